@@ -1,0 +1,92 @@
+package sh.navix.agentbox.api.bus;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.EventBus;
+import io.vertx.core.eventbus.MessageCodec;
+import java.time.Duration;
+import java.util.List;
+import sh.navix.agentbox.api.crd.SandboxPhase;
+import sh.navix.agentbox.api.model.CreateSandboxInput;
+import sh.navix.agentbox.api.model.Sandbox;
+
+/**
+ * Every event-bus conversation in the system: its address and its message type. Messages are
+ * immutable records delivered in-process (the bus is local; several gateway replicas coordinate
+ * through Kubernetes, not through the bus).
+ */
+public final class Bus {
+  private Bus() {}
+
+  /** Request/reply, API to scheduler: {@link ClaimRequest} → {@link Sandbox} or an ApiError failure. */
+  public static final String CLAIM = "agentbox.claim";
+  /** Request/reply, API and timeouts to the lifecycle writer: {@link ReleaseRequest} → {@link Sandbox}. */
+  public static final String RELEASE = "agentbox.release";
+  /** Publish, cache to scheduler and reconcilers: {@link PodChanged}. */
+  public static final String POD_CHANGED = "agentbox.pod.changed";
+  /** Publish, reconciler to API waiters and hook dispatcher: {@link SandboxRunning}. */
+  public static final String SANDBOX_RUNNING = "agentbox.sandbox.running";
+
+  /** Ask for an idle pod of a pool; wait up to {@code waitBudget} in the pool's FIFO queue. */
+  public record ClaimRequest(String requestId, CreateSandboxInput input, Duration waitBudget) {}
+
+  /** Release a sandbox; {@code reason} is the stop reason to record (e.g. Released). */
+  public record ReleaseRequest(String namespace, String sandboxId, String reason, String failureReason) {}
+
+  /** A managed pod appeared, changed phase, or went away ({@code newPhase} null). */
+  public record PodChanged(
+      String namespace, String poolName, String podName, SandboxPhase oldPhase, SandboxPhase newPhase) {}
+
+  /** A sandbox reached Running. */
+  public record SandboxRunning(Sandbox sandbox) {}
+
+  private static final List<Class<?>> MESSAGE_TYPES =
+      List.of(ClaimRequest.class, ReleaseRequest.class, PodChanged.class, SandboxRunning.class, Sandbox.class);
+
+  /**
+   * Registers pass-by-reference codecs for the message types, so they travel without
+   * serialization. Call once per Vert.x instance, before any verticle uses the bus.
+   */
+  public static void registerCodecs(EventBus bus) {
+    for (Class<?> type : MESSAGE_TYPES) {
+      register(bus, type);
+    }
+  }
+
+  private static <T> void register(EventBus bus, Class<T> type) {
+    bus.registerDefaultCodec(type, new LocalCodec<>(type.getName()));
+  }
+
+  /** Hands the same immutable object to the consumer; refuses to cross a cluster boundary. */
+  private static final class LocalCodec<T> implements MessageCodec<T, T> {
+    private final String name;
+
+    LocalCodec(String name) {
+      this.name = "local:" + name;
+    }
+
+    @Override
+    public void encodeToWire(Buffer buffer, T t) {
+      throw new UnsupportedOperationException(name + " is delivered in-process only");
+    }
+
+    @Override
+    public T decodeFromWire(int pos, Buffer buffer) {
+      throw new UnsupportedOperationException(name + " is delivered in-process only");
+    }
+
+    @Override
+    public T transform(T t) {
+      return t;
+    }
+
+    @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public byte systemCodecID() {
+      return -1;
+    }
+  }
+}

@@ -1,0 +1,53 @@
+package sh.navix.agentbox.api.cache;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import sh.navix.agentbox.api.cache.impl.InformerClusterCache;
+import sh.navix.agentbox.api.crd.SandboxPhase;
+import sh.navix.agentbox.api.crd.SandboxPool;
+import sh.navix.agentbox.api.crd.SandboxTemplate;
+
+/**
+ * The process's read model of the cluster: informers on managed pods, SandboxPools and
+ * SandboxTemplates, with indexes for the hot paths (pod by sandbox id, pods by pool and phase).
+ * Every hot-path read comes from here; nothing on a request path LISTs the API server. Pod
+ * changes are also published on {@link sh.navix.agentbox.api.bus.Bus#POD_CHANGED}.
+ */
+public interface ClusterCache {
+
+  /** A cache over {@code namespace} (null: all namespaces), resynced every {@code resync}. */
+  static ClusterCache create(Vertx vertx, KubernetesClient client, String namespace, Duration resync) {
+    return new InformerClusterCache(vertx, client, namespace, resync);
+  }
+
+  /** Starts the informers; completes once every informer has synced its initial list. */
+  Future<Void> start();
+
+  /** Whether every informer has synced and is watching. */
+  boolean synced();
+
+  /** The live pod holding {@code sandboxId}, if any. */
+  Optional<Pod> podBySandboxId(String sandboxId);
+
+  /** Pods of a pool in one phase. */
+  List<Pod> pods(String namespace, String poolName, SandboxPhase phase);
+
+  /** All pods of a pool, whatever their phase. */
+  List<Pod> pods(String namespace, String poolName);
+
+  Optional<SandboxPool> pool(String namespace, String name);
+
+  List<SandboxPool> pools();
+
+  Optional<SandboxTemplate> template(String name);
+
+  List<SandboxTemplate> templates();
+
+  /** Stops the informers. */
+  Future<Void> stop();
+}

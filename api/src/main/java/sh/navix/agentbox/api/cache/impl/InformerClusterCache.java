@@ -1,0 +1,187 @@
+package sh.navix.agentbox.api.cache.impl;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.cache.ClusterCache;
+import sh.navix.agentbox.api.crd.Labels;
+import sh.navix.agentbox.api.crd.SandboxPhase;
+import sh.navix.agentbox.api.crd.SandboxPool;
+import sh.navix.agentbox.api.crd.SandboxTemplate;
+
+/** {@link ClusterCache} on fabric8 shared index informers. */
+public final class InformerClusterCache implements ClusterCache {
+  private static final Logger LOG = LoggerFactory.getLogger(InformerClusterCache.class);
+
+  static final String BY_SANDBOX_ID = "sandboxId";
+  static final String BY_POOL = "pool";
+  static final String BY_POOL_PHASE = "poolPhase";
+
+  private final Vertx vertx;
+  private final KubernetesClient client;
+  private final String namespace;
+  private final long resyncMs;
+  private volatile SharedIndexInformer<Pod> pods;
+  private volatile SharedIndexInformer<SandboxPool> poolInformer;
+  private volatile SharedIndexInformer<SandboxTemplate> templateInformer;
+
+  public InformerClusterCache(Vertx vertx, KubernetesClient client, String namespace, Duration resync) {
+    this.vertx = vertx;
+    this.client = client;
+    this.namespace = namespace;
+    this.resyncMs = resync.toMillis();
+  }
+
+  @Override
+  public Future<Void> start() {
+    // Building informers talks to the client's configuration only; start() is asynchronous.
+    var podOps =
+        namespace == null
+            ? client.pods().inAnyNamespace().withLabel(Labels.MANAGED_BY, Labels.MANAGED_BY_SANDBOX_API_SERVER)
+            : client.pods().inNamespace(namespace).withLabel(Labels.MANAGED_BY, Labels.MANAGED_BY_SANDBOX_API_SERVER);
+    pods = podOps.runnableInformer(resyncMs);
+    pods.addIndexers(
+        Map.<String, Function<Pod, List<String>>>of(
+            BY_SANDBOX_ID, p -> listOf(label(p, Labels.SANDBOX_ID)),
+            BY_POOL, p -> listOf(poolKey(ns(p), label(p, Labels.SANDBOX_POOL))),
+            BY_POOL_PHASE, p -> listOf(poolPhaseKey(ns(p), label(p, Labels.SANDBOX_POOL), label(p, Labels.SANDBOX_PHASE)))));
+    pods.addEventHandler(new PodEvents());
+
+    var poolOps =
+        namespace == null
+            ? client.resources(SandboxPool.class).inAnyNamespace()
+            : client.resources(SandboxPool.class).inNamespace(namespace);
+    poolInformer = poolOps.runnableInformer(resyncMs);
+    templateInformer = client.resources(SandboxTemplate.class).runnableInformer(resyncMs);
+
+    return Future.all(
+            start("pods", pods), start("sandboxpools", poolInformer), start("sandboxtemplates", templateInformer))
+        .mapEmpty();
+  }
+
+  private Future<Void> start(String what, SharedIndexInformer<?> informer) {
+    return Future.fromCompletionStage(informer.start(), vertx.getOrCreateContext())
+        .onSuccess(v -> LOG.info("informer for {} synced", what))
+        .onFailure(e -> LOG.error("informer for {} failed to start: {}", what, e.toString()));
+  }
+
+  @Override
+  public boolean synced() {
+    return hasSynced(pods) && hasSynced(poolInformer) && hasSynced(templateInformer);
+  }
+
+  private static boolean hasSynced(SharedIndexInformer<?> i) {
+    return i != null && i.hasSynced() && i.isWatching();
+  }
+
+  @Override
+  public Optional<Pod> podBySandboxId(String sandboxId) {
+    if (pods == null || sandboxId == null) {
+      return Optional.empty();
+    }
+    return pods.getIndexer().byIndex(BY_SANDBOX_ID, sandboxId).stream().findFirst();
+  }
+
+  @Override
+  public List<Pod> pods(String namespace, String poolName, SandboxPhase phase) {
+    return pods == null ? List.of() : pods.getIndexer().byIndex(BY_POOL_PHASE, poolPhaseKey(namespace, poolName, phase.wire()));
+  }
+
+  @Override
+  public List<Pod> pods(String namespace, String poolName) {
+    return pods == null ? List.of() : pods.getIndexer().byIndex(BY_POOL, poolKey(namespace, poolName));
+  }
+
+  @Override
+  public Optional<SandboxPool> pool(String namespace, String name) {
+    return poolInformer == null ? Optional.empty() : Optional.ofNullable(poolInformer.getStore().getByKey(namespace + "/" + name));
+  }
+
+  @Override
+  public List<SandboxPool> pools() {
+    return poolInformer == null ? List.of() : poolInformer.getStore().list();
+  }
+
+  @Override
+  public Optional<SandboxTemplate> template(String name) {
+    return templateInformer == null ? Optional.empty() : Optional.ofNullable(templateInformer.getStore().getByKey(name));
+  }
+
+  @Override
+  public List<SandboxTemplate> templates() {
+    return templateInformer == null ? List.of() : templateInformer.getStore().list();
+  }
+
+  @Override
+  public Future<Void> stop() {
+    for (SharedIndexInformer<?> i : new SharedIndexInformer<?>[] {pods, poolInformer, templateInformer}) {
+      if (i != null) {
+        i.close();
+      }
+    }
+    return Future.succeededFuture();
+  }
+
+  private static String ns(HasMetadata o) {
+    return o.getMetadata().getNamespace();
+  }
+
+  private static String label(HasMetadata o, String key) {
+    Map<String, String> l = o.getMetadata().getLabels();
+    return l == null ? null : l.get(key);
+  }
+
+  private static List<String> listOf(String key) {
+    return key == null ? List.of() : List.of(key);
+  }
+
+  private static String poolKey(String ns, String pool) {
+    return pool == null ? null : ns + "/" + pool;
+  }
+
+  private static String poolPhaseKey(String ns, String pool, String phase) {
+    return pool == null || phase == null ? null : ns + "/" + pool + "/" + phase;
+  }
+
+  private static SandboxPhase phase(Pod p) {
+    return p == null ? null : SandboxPhase.fromWire(label(p, Labels.SANDBOX_PHASE)).orElse(null);
+  }
+
+  /** Publishes pod changes on the bus; runs on the informer thread, and the bus is thread-safe. */
+  private final class PodEvents implements ResourceEventHandler<Pod> {
+    @Override
+    public void onAdd(Pod pod) {
+      publish(null, pod);
+    }
+
+    @Override
+    public void onUpdate(Pod oldPod, Pod newPod) {
+      publish(oldPod, newPod);
+    }
+
+    @Override
+    public void onDelete(Pod pod, boolean deletedFinalStateUnknown) {
+      vertx.eventBus()
+          .publish(Bus.POD_CHANGED,
+              new Bus.PodChanged(ns(pod), label(pod, Labels.SANDBOX_POOL), pod.getMetadata().getName(), phase(pod), null));
+    }
+
+    private void publish(Pod oldPod, Pod pod) {
+      vertx.eventBus()
+          .publish(Bus.POD_CHANGED,
+              new Bus.PodChanged(ns(pod), label(pod, Labels.SANDBOX_POOL), pod.getMetadata().getName(), phase(oldPod), phase(pod)));
+    }
+  }
+}

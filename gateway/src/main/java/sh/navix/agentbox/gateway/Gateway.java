@@ -1,0 +1,152 @@
+package sh.navix.agentbox.gateway;
+
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.micrometer.VertxPrometheusOptions;
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.cache.ClusterCache;
+import sh.navix.agentbox.gateway.dev.DevMode;
+import sh.navix.agentbox.gateway.http.ApiVerticle;
+
+/**
+ * One gateway process: a Vert.x instance with Prometheus metrics, a Kubernetes client, the cluster
+ * cache and the listeners. In dev mode it first starts the embedded cluster and points the client
+ * at it, exactly as it would point at a real API server.
+ */
+public final class Gateway {
+  private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+  private static final Duration RESYNC = Duration.ofMinutes(5);
+
+  private final GatewayOptions options;
+  private final Vertx vertx;
+  private final PrometheusMeterRegistry registry;
+  private DevMode dev;
+  private KubernetesClient client;
+  private ClusterCache cache;
+  private ApiVerticle api;
+  private String apiDeployment;
+
+  private Gateway(GatewayOptions options) {
+    this.options = options;
+    this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    MicrometerMetricsOptions metrics =
+        new MicrometerMetricsOptions()
+            .setEnabled(true)
+            .setJvmMetricsEnabled(true)
+            .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true));
+    this.vertx =
+        Vertx.builder()
+            .with(new VertxOptions().setMetricsOptions(metrics))
+            .withMetrics(new MicrometerMetricsFactory(registry))
+            .build();
+    Bus.registerCodecs(vertx.eventBus());
+  }
+
+  /** Starts a gateway; the future completes once the listeners are bound (readiness follows later). */
+  public static Future<Gateway> start(GatewayOptions options) {
+    Gateway g = new Gateway(options);
+    Promise<Gateway> started = Promise.promise();
+    g.doStart().onComplete(ar -> {
+      if (ar.succeeded()) {
+        started.complete(g);
+      } else {
+        LOG.error("start failed: {}", ar.cause().toString(), ar.cause());
+        // Fail the caller first: stop() closes Vert.x, after which no more callbacks run.
+        started.fail(ar.cause());
+        g.stop();
+      }
+    });
+    return started.future();
+  }
+
+  private Future<Void> doStart() {
+    Future<Config> config;
+    if (options.dev) {
+      config = DevMode.start(vertx, options).compose(d -> {
+        dev = d;
+        return vertx.executeBlocking(d::clientConfig); // reads the kubeconfig file
+      });
+    } else {
+      // Reads $KUBECONFIG / ~/.kube/config or the service account files: blocking file I/O.
+      config = vertx.executeBlocking(() -> Config.autoConfigure(null));
+    }
+    return config
+        .compose(cfg -> {
+          client = new KubernetesClientBuilder().withConfig(cfg).build();
+          LOG.info("Kubernetes API at {}", cfg.getMasterUrl());
+          cache = ClusterCache.create(vertx, client, options.namespace, RESYNC);
+          api = new ApiVerticle(options.host, options.apiPort, options.shutdownGrace, cache::synced, registry);
+          return vertx.deployVerticle(api);
+        })
+        .compose(id -> {
+          apiDeployment = id;
+          // Readiness follows the cache; /healthz answers meanwhile.
+          cache.start().onSuccess(v -> LOG.info("ready: cluster cache synced {} ms after JVM start",
+              System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime()));
+          return Future.succeededFuture();
+        });
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public KubernetesClient client() {
+    return client;
+  }
+
+  public ClusterCache cache() {
+    return cache;
+  }
+
+  /** The dev environment, or null outside dev mode. */
+  public DevMode dev() {
+    return dev;
+  }
+
+  /** The management API port actually bound. */
+  public int apiPort() {
+    return api.actualPort();
+  }
+
+  /**
+   * Graceful stop: report not ready, stop accepting and drain in-flight requests (up to the
+   * shutdown grace), then close the cache, the client, the dev cluster and Vert.x.
+   */
+  public Future<Void> stop() {
+    LOG.info("shutting down (grace {})", options.shutdownGrace);
+    if (api != null) {
+      api.beginShutdown();
+    }
+    Future<Void> undeploy = apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment);
+    Future<Void> drained = undeploy
+        .eventually(() -> cache == null ? Future.succeededFuture() : cache.stop())
+        .eventually(() -> {
+          if (client != null) {
+            client.close();
+          }
+          return Future.succeededFuture();
+        })
+        .eventually(() -> dev == null ? Future.succeededFuture() : dev.stop());
+    // Listeners of futures bound to this Vert.x would be lost once it is closed: bridge the end.
+    java.util.concurrent.CompletableFuture<Void> stopped = new java.util.concurrent.CompletableFuture<>();
+    drained.onComplete(ar -> VertxClose.close(vertx).onComplete(x -> {
+      LOG.info("stopped");
+      stopped.complete(null);
+    }));
+    return Future.fromCompletionStage(stopped);
+  }
+}

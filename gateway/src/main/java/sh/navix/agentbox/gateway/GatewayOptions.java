@@ -1,0 +1,133 @@
+package sh.navix.agentbox.gateway;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Process configuration. Every setting has a default here, an {@code AGENTBOX_*} environment
+ * variable and a {@code --flag}; a flag wins over the environment, which wins over the default.
+ */
+public final class GatewayOptions {
+
+  /** One setting: its flag, its environment variable, and its description for {@code --help}. */
+  private record Setting(String flag, String env, String help) {}
+
+  private static final List<Setting> SETTINGS =
+      List.of(
+          new Setting("--host", "AGENTBOX_HOST", "address every listener binds (default 0.0.0.0; 127.0.0.1 in dev mode)"),
+          new Setting("--api-port", "AGENTBOX_API_PORT", "management HTTP port: /v1, /healthz, /readyz, /metrics (default 8080)"),
+          new Setting("--proxy-port", "AGENTBOX_PROXY_PORT", "sandbox traffic proxy port (default 8081)"),
+          new Setting("--grpc-port", "AGENTBOX_GRPC_PORT", "Envoy ext_proc gRPC port (default 9002)"),
+          new Setting("--home", "AGENTBOX_HOME", "state directory (default ~/.agentbox)"),
+          new Setting("--namespace", "AGENTBOX_NAMESPACE", "only watch this namespace (default: all namespaces)"),
+          new Setting("--shutdown-grace", "AGENTBOX_SHUTDOWN_GRACE", "how long SIGTERM waits for in-flight requests, e.g. 20s (default 20s)"),
+          new Setting("--dev-api-port", "AGENTBOX_DEV_API_PORT", "dev mode: embedded Kubernetes API port, 0 = any free port (default 6443)"),
+          new Setting("--dev-pull-delay", "AGENTBOX_DEV_PULL_DELAY", "dev mode: simulated image pull time, e.g. 300ms (default 300ms)"));
+
+  /** Null: 0.0.0.0, or 127.0.0.1 in dev mode (dev pods listen on other 127.x addresses with the same ports). */
+  public String host;
+  public int apiPort = 8080;
+  public int proxyPort = 8081;
+  public int grpcPort = 9002;
+  public Path home = Path.of(System.getProperty("user.home"), ".agentbox");
+  /** Null watches all namespaces. */
+  public String namespace;
+  public Duration shutdownGrace = Duration.ofSeconds(20);
+  public boolean dev;
+  public int devApiPort = 6443;
+  public Duration devPullDelay = Duration.ofMillis(300);
+
+  /** Parses {@code args} (the command {@code dev} and flags) over {@code env} over defaults. */
+  public static GatewayOptions parse(List<String> args, Map<String, String> env) {
+    GatewayOptions o = new GatewayOptions();
+    for (Setting s : SETTINGS) {
+      String v = env.get(s.env());
+      if (v != null && !v.isBlank()) {
+        o.set(s, v.trim());
+      }
+    }
+    List<String> rest = new ArrayList<>(args);
+    while (!rest.isEmpty()) {
+      String a = rest.remove(0);
+      if (a.equals("dev")) {
+        o.dev = true;
+        continue;
+      }
+      String value = null;
+      int eq = a.indexOf('=');
+      String flag = eq > 0 ? a.substring(0, eq) : a;
+      if (eq > 0) {
+        value = a.substring(eq + 1);
+      }
+      Setting s = SETTINGS.stream().filter(x -> x.flag().equals(flag)).findFirst().orElse(null);
+      if (s == null) {
+        throw new IllegalArgumentException("unknown argument '" + a + "'\n" + usage());
+      }
+      if (value == null) {
+        if (rest.isEmpty()) {
+          throw new IllegalArgumentException(flag + " needs a value");
+        }
+        value = rest.remove(0);
+      }
+      o.set(s, value);
+    }
+    if (o.host == null) {
+      o.host = o.dev ? "127.0.0.1" : "0.0.0.0";
+    }
+    return o;
+  }
+
+  private void set(Setting s, String v) {
+    try {
+      switch (s.flag()) {
+        case "--host" -> host = v;
+        case "--api-port" -> apiPort = port(v);
+        case "--proxy-port" -> proxyPort = port(v);
+        case "--grpc-port" -> grpcPort = port(v);
+        case "--home" -> home = Path.of(v.startsWith("~/") ? System.getProperty("user.home") + v.substring(1) : v);
+        case "--namespace" -> namespace = v.isBlank() ? null : v;
+        case "--shutdown-grace" -> shutdownGrace = sh.navix.agentbox.api.GoDuration.parse(v);
+        case "--dev-api-port" -> devApiPort = port(v);
+        case "--dev-pull-delay" -> devPullDelay = sh.navix.agentbox.api.GoDuration.parse(v);
+        default -> throw new IllegalStateException(s.flag());
+      }
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "bad value '" + v + "' for " + s.flag() + " / " + s.env() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static int port(String v) {
+    int p;
+    try {
+      p = Integer.parseInt(v);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("not a port number");
+    }
+    if (p < 0 || p > 65535) {
+      throw new IllegalArgumentException("port out of range 0-65535");
+    }
+    return p;
+  }
+
+  /** Directory for dev-mode files such as the kubeconfig. */
+  public Path devDir() {
+    return home.resolve("dev");
+  }
+
+  public static String usage() {
+    StringBuilder b = new StringBuilder();
+    b.append("usage: java -jar agentbox-gateway.jar [dev] [flags]\n\n");
+    b.append("  dev   run on an embedded Kubernetes (API server + simulated node) with a demo pool\n\n");
+    b.append("Flags (each also an environment variable):\n");
+    for (Setting s : SETTINGS) {
+      b.append(String.format(Locale.ROOT, "  %-18s %-26s %s%n", s.flag(), s.env(), s.help()));
+    }
+    b.append("Without 'dev' the gateway uses $KUBECONFIG, ~/.kube/config or the in-cluster service account.\n");
+    return b.toString();
+  }
+}

@@ -1,0 +1,123 @@
+package sh.navix.agentbox.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import sh.navix.agentbox.api.crd.Labels;
+import sh.navix.agentbox.api.crd.SandboxPool;
+import sh.navix.agentbox.api.crd.SandboxTemplate;
+
+/** {@code java -jar agentbox-gateway.jar dev}, in-process: boots to /readyz, serves /metrics, demo pods idle and reachable. */
+class DevModeBootTest {
+  @TempDir static Path home;
+  static Gateway gateway;
+  static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+
+  @BeforeAll
+  static void boot() throws Exception {
+    GatewayOptions o =
+        GatewayOptions.parse(
+            List.of("dev", "--host", "127.0.0.1", "--api-port", "0", "--dev-api-port", "0", "--home", home.toString()),
+            Map.of());
+    gateway = Gateway.start(o).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (gateway != null) {
+      gateway.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+  }
+
+  static HttpResponse<String> get(String url) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  static String api(String path) {
+    return "http://127.0.0.1:" + gateway.apiPort() + path;
+  }
+
+  static <T> T await(String what, Duration timeout, Supplier<T> probe) {
+    Instant deadline = Instant.now().plus(timeout);
+    while (true) {
+      T v = probe.get();
+      if (v != null) {
+        return v;
+      }
+      if (Instant.now().isAfter(deadline)) {
+        throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+      }
+      try {
+        TimeUnit.MILLISECONDS.sleep(50); // poll interval of a deadline wait, not synchronisation
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+  }
+
+  @Test
+  void bootsToReadyAndServesMetrics() throws Exception {
+    await("/readyz 200", Duration.ofSeconds(30), () -> {
+      try {
+        return get(api("/readyz")).statusCode() == 200 ? true : null;
+      } catch (Exception e) {
+        return null;
+      }
+    });
+    HttpResponse<String> metrics = get(api("/metrics"));
+    assertThat(metrics.statusCode()).isEqualTo(200);
+    assertThat(metrics.body()).contains("jvm_memory_used_bytes").contains("vertx_http_server_requests_total");
+  }
+
+  @Test
+  void demoPoolHasThreeIdlePodsReachableOnTheirOwnAddress() throws Exception {
+    Path kubeconfig = home.resolve("dev/kubeconfig");
+    assertThat(kubeconfig).exists();
+    try (KubernetesClient client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(Files.readString(kubeconfig))).build()) {
+      assertThat(client.resources(SandboxTemplate.class).withName("demo").get()).isNotNull();
+      SandboxPool pool = client.resources(SandboxPool.class).inNamespace("default").withName("demo").get();
+      assertThat(pool.getSpec().getReplicas()).isEqualTo(3);
+      assertThat(pool.getSpec().getIdleImage()).isEqualTo("agentbox/idle:dev");
+
+      List<Pod> ready = await("3 ready demo pods", Duration.ofSeconds(30), () -> {
+        List<Pod> pods = client.pods().inNamespace("default").withLabel(Labels.SANDBOX_POOL, "demo").list().getItems();
+        boolean allReady = pods.size() == 3 && pods.stream().allMatch(DevModeBootTest::isReady);
+        return allReady ? pods : null;
+      });
+      for (Pod pod : ready) {
+        assertThat(pod.getMetadata().getLabels()).containsEntry(Labels.SANDBOX_PHASE, "idle");
+        assertThat(pod.getSpec().getContainers().get(0).getImage()).isEqualTo("agentbox/idle:dev");
+        HttpResponse<String> whoami = get("http://" + pod.getStatus().getPodIP() + ":8080/whoami");
+        assertThat(whoami.statusCode()).isEqualTo(200);
+        assertThat(whoami.body()).contains("\"pod\":\"" + pod.getMetadata().getName() + "\"");
+      }
+      assertThat(ready.stream().map(p -> p.getStatus().getPodIP()).distinct()).hasSize(3);
+    }
+  }
+
+  static boolean isReady(Pod p) {
+    return p.getStatus() != null && p.getStatus().getConditions() != null
+        && p.getStatus().getConditions().stream().anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+}

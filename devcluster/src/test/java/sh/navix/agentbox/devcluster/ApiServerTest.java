@@ -3,6 +3,7 @@ package sh.navix.agentbox.devcluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.autoscaling.v1.Scale;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -13,6 +14,9 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import sh.navix.agentbox.api.crd.SandboxPool;
+import sh.navix.agentbox.api.crd.SandboxPoolSpec;
+import sh.navix.agentbox.api.crd.SandboxPoolStatus;
 
 /** The embedded API server: our CRDs are registered with a status subresource, and the kubeconfig works. */
 class ApiServerTest extends DevClusterTestBase {
@@ -39,6 +43,29 @@ class ApiServerTest extends DevClusterTestBase {
     var read = client.genericKubernetesResources(POOLS).inNamespace("default").withName("p1").get();
     assertThat(read.get("status", "idleReplicas").toString()).isEqualTo("2");
     assertThat(read.get("spec", "replicas").toString()).isEqualTo("2");
+  }
+
+  @Test
+  void scaleSubresourceReadsAndWritesReplicas() {
+    SandboxPool pool = new SandboxPool();
+    pool.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("scaled").withNamespace("default").build());
+    pool.setSpec(new SandboxPoolSpec());
+    pool.getSpec().setReplicas(2);
+    var pools = client.resources(SandboxPool.class).inNamespace("default");
+    pools.resource(pool).create();
+    SandboxPoolStatus status = new SandboxPoolStatus();
+    status.setSelector("agentbox.navix.sh/sandbox-pool=scaled");
+    status.setRunningReplicas(1);
+    pool.setStatus(status);
+    pools.resource(pool).updateStatus();
+
+    Scale scale = pools.withName("scaled").scale();
+    assertThat(scale.getSpec().getReplicas()).isEqualTo(2);
+    assertThat(scale.getStatus().getSelector()).isEqualTo("agentbox.navix.sh/sandbox-pool=scaled");
+
+    pools.withName("scaled").scale(5);
+    assertThat(pools.withName("scaled").get().getSpec().getReplicas()).isEqualTo(5);
+    assertThat(pools.withName("scaled").get().getStatus().getRunningReplicas()).isEqualTo(1);
   }
 
   @Test

@@ -23,6 +23,8 @@ public final class Bus {
   public static final String RELEASE = "agentbox.release";
   /** Publish, cache to scheduler and reconcilers: {@link PodChanged}. */
   public static final String POD_CHANGED = "agentbox.pod.changed";
+  /** Publish, cache to reconcilers: {@link PoolChanged}. */
+  public static final String POOL_CHANGED = "agentbox.pool.changed";
   /** Publish, reconciler to API waiters and hook dispatcher: {@link SandboxRunning}. */
   public static final String SANDBOX_RUNNING = "agentbox.sandbox.running";
 
@@ -36,11 +38,14 @@ public final class Bus {
   public record PodChanged(
       String namespace, String poolName, String podName, SandboxPhase oldPhase, SandboxPhase newPhase) {}
 
+  /** A SandboxPool was added, changed or deleted ({@code deleted} true). */
+  public record PoolChanged(String namespace, String name, boolean deleted) {}
+
   /** A sandbox reached Running. */
   public record SandboxRunning(Sandbox sandbox) {}
 
   private static final List<Class<?>> MESSAGE_TYPES =
-      List.of(ClaimRequest.class, ReleaseRequest.class, PodChanged.class, SandboxRunning.class, Sandbox.class);
+      List.of(ClaimRequest.class, ReleaseRequest.class, PodChanged.class, PoolChanged.class, SandboxRunning.class, Sandbox.class);
 
   /**
    * Registers pass-by-reference codecs for the message types, so they travel without

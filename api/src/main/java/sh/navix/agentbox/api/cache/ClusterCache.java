@@ -16,7 +16,9 @@ import sh.navix.agentbox.api.crd.SandboxTemplate;
  * The process's read model of the cluster: informers on managed pods, SandboxPools and
  * SandboxTemplates, with indexes for the hot paths (pod by sandbox id, pods by pool and phase).
  * Every hot-path read comes from here; nothing on a request path LISTs the API server. Pod
- * changes are also published on {@link sh.navix.agentbox.api.bus.Bus#POD_CHANGED}.
+ * changes are also published on {@link sh.navix.agentbox.api.bus.Bus#POD_CHANGED}, pool changes on
+ * {@link sh.navix.agentbox.api.bus.Bus#POOL_CHANGED}. Objects handed out are the cache's own: never
+ * mutate them (the lifecycle transitions copy before changing).
  */
 public interface ClusterCache {
 
@@ -33,6 +35,12 @@ public interface ClusterCache {
 
   /** The live pod holding {@code sandboxId}, if any. */
   Optional<Pod> podBySandboxId(String sandboxId);
+
+  /** A managed pod by namespace and name. */
+  Optional<Pod> pod(String namespace, String name);
+
+  /** Every managed pod. */
+  List<Pod> pods();
 
   /** Pods of a pool in one phase. */
   List<Pod> pods(String namespace, String poolName, SandboxPhase phase);

@@ -31,7 +31,8 @@ import sh.navix.agentbox.devcluster.DevClusterOptions;
 /**
  * The simulated node: watches every pod and plays the kubelet. It binds pods to the node, gives
  * each a unique 127.0.x.y address, "pulls" images (a delay), runs containers that declare ports as
- * {@link DevRuntime}s, restarts a container whose image changed in place, fails {@code fail-pull}
+ * {@link DevRuntime}s, restarts a container whose image changed in place, pulls {@code slow-pull}
+ * images for a minute, fails {@code fail-pull}
  * and {@code crash} images, and stops containers of deleted pods. All state lives on one Vert.x
  * context; API writes are status-only merge patches done on a worker, one at a time.
  */
@@ -39,6 +40,8 @@ final class DevKubelet {
   private static final Logger LOG = LoggerFactory.getLogger(DevKubelet.class);
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final long BACKOFF_MAX_MS = 10_000;
+  /** How long a "slow-pull" image takes to pull. */
+  static final long SLOW_PULL_MS = 60_000;
 
   private final Vertx vertx;
   private final KubernetesClient client;
@@ -331,7 +334,9 @@ final class DevKubelet {
       waitingMessage = null;
       containerId = null;
       startedAt = null;
-      timer = vertx.setTimer(Math.max(1, options.getPullDelay().toMillis()), t -> {
+      // A "slow-pull" image stays ContainerCreating for a minute: startup timeouts can be exercised.
+      long pull = image.contains("slow-pull") ? SLOW_PULL_MS : Math.max(1, options.getPullDelay().toMillis());
+      timer = vertx.setTimer(pull, t -> {
         if (gen == generation) {
           pulled(gen);
         }

@@ -64,6 +64,7 @@ public final class InformerClusterCache implements ClusterCache {
             ? client.resources(SandboxPool.class).inAnyNamespace()
             : client.resources(SandboxPool.class).inNamespace(namespace);
     poolInformer = poolOps.runnableInformer(resyncMs);
+    poolInformer.addEventHandler(new PoolEvents());
     templateInformer = client.resources(SandboxTemplate.class).runnableInformer(resyncMs);
 
     return Future.all(
@@ -92,6 +93,16 @@ public final class InformerClusterCache implements ClusterCache {
       return Optional.empty();
     }
     return pods.getIndexer().byIndex(BY_SANDBOX_ID, sandboxId).stream().findFirst();
+  }
+
+  @Override
+  public Optional<Pod> pod(String namespace, String name) {
+    return pods == null ? Optional.empty() : Optional.ofNullable(pods.getStore().getByKey(namespace + "/" + name));
+  }
+
+  @Override
+  public List<Pod> pods() {
+    return pods == null ? List.of() : pods.getStore().list();
   }
 
   @Override
@@ -182,6 +193,24 @@ public final class InformerClusterCache implements ClusterCache {
       vertx.eventBus()
           .publish(Bus.POD_CHANGED,
               new Bus.PodChanged(ns(pod), label(pod, Labels.SANDBOX_POOL), pod.getMetadata().getName(), phase(oldPod), phase(pod)));
+    }
+  }
+
+  /** Publishes pool changes on the bus. */
+  private final class PoolEvents implements ResourceEventHandler<SandboxPool> {
+    @Override
+    public void onAdd(SandboxPool pool) {
+      vertx.eventBus().publish(Bus.POOL_CHANGED, new Bus.PoolChanged(ns(pool), pool.getMetadata().getName(), false));
+    }
+
+    @Override
+    public void onUpdate(SandboxPool oldPool, SandboxPool pool) {
+      onAdd(pool);
+    }
+
+    @Override
+    public void onDelete(SandboxPool pool, boolean deletedFinalStateUnknown) {
+      vertx.eventBus().publish(Bus.POOL_CHANGED, new Bus.PoolChanged(ns(pool), pool.getMetadata().getName(), true));
     }
   }
 }

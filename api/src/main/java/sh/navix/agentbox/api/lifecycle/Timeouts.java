@@ -1,0 +1,65 @@
+package sh.navix.agentbox.api.lifecycle;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import sh.navix.agentbox.api.GoDuration;
+import sh.navix.agentbox.api.crd.Annotations;
+import sh.navix.agentbox.api.crd.SandboxPool;
+
+/** Startup and idle timeouts of a sandbox, and the activity flush lag both sides agree on. */
+public final class Timeouts {
+  private Timeouts() {}
+
+  /** Upper bound of the activity flush interval. */
+  public static final Duration MAX_FLUSH_INTERVAL = Duration.ofSeconds(120);
+
+  /**
+   * How often activity is flushed to the last-active annotation for a sandbox with this idle
+   * timeout: min(120 s, idleTimeout / 3). The idle-timeout check adds it as slack.
+   */
+  public static Duration flushInterval(Duration idleTimeout) {
+    Duration third = idleTimeout.dividedBy(3);
+    return third.compareTo(MAX_FLUSH_INTERVAL) < 0 ? third : MAX_FLUSH_INTERVAL;
+  }
+
+  /** The pod's startup timeout annotation, else the pool's defaultStartupTimeout, else none. */
+  public static Optional<Duration> startupTimeout(Pod p, SandboxPool pool) {
+    Optional<Duration> own = Pods.duration(p, Annotations.STARTUP_TIMEOUT);
+    if (own.isPresent() || pool == null || pool.getSpec().getDefaultStartupTimeout() == null) {
+      return own;
+    }
+    try {
+      Duration d = GoDuration.parse(pool.getSpec().getDefaultStartupTimeout());
+      return d.isZero() ? Optional.empty() : Optional.of(d);
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** When a starting sandbox times out, if it has a startup timeout. */
+  public static Optional<Instant> startupDeadline(Pod p, SandboxPool pool) {
+    Optional<Instant> claimed = Pods.time(p, Annotations.CLAIMED_AT);
+    Optional<Duration> timeout = startupTimeout(p, pool);
+    return claimed.isPresent() && timeout.isPresent() ? Optional.of(claimed.get().plus(timeout.get())) : Optional.empty();
+  }
+
+  /**
+   * When a running sandbox counts as idle: last-active (else started-at) plus its idle timeout
+   * plus the flush interval, since activity reaches the annotation that late. None without an
+   * idle timeout.
+   */
+  public static Optional<Instant> idleDeadline(Pod p) {
+    Optional<Duration> timeout = Pods.duration(p, Annotations.IDLE_TIMEOUT);
+    if (timeout.isEmpty()) {
+      return Optional.empty();
+    }
+    Optional<Instant> last = Pods.time(p, Annotations.LAST_ACTIVE);
+    Optional<Instant> started = Pods.time(p, Annotations.STARTED_AT);
+    Optional<Instant> from = last.isPresent() && started.isPresent()
+        ? Optional.of(last.get().isAfter(started.get()) ? last.get() : started.get())
+        : last.or(() -> started);
+    return from.map(t -> t.plus(timeout.get()).plus(flushInterval(timeout.get())));
+  }
+}

@@ -1,0 +1,140 @@
+package sh.navix.agentbox.reconciler;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.crd.Annotations;
+import sh.navix.agentbox.api.crd.Finalizers;
+import sh.navix.agentbox.api.crd.SandboxPhase;
+import sh.navix.agentbox.api.lifecycle.PodTransitions;
+import sh.navix.agentbox.api.lifecycle.Pods;
+import sh.navix.agentbox.api.lifecycle.SandboxRecords;
+import sh.navix.agentbox.api.model.SandboxStatus;
+
+/**
+ * Moves each pod along the state machine from what the informer sees (leader only):
+ * starting → running, stopping → idle (history first), failures → failed → removed, and pods
+ * deleted from outside → history, then the finalizer comes off. One pod is handled at a time per
+ * key; bursts of events coalesce.
+ */
+public final class PhaseReconciler extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(PhaseReconciler.class);
+
+  private final Lifecycle lifecycle;
+  private final Duration resync;
+  private KeyedQueue queue;
+  private MessageConsumer<Bus.PodChanged> consumer;
+  private long timer = -1;
+
+  public PhaseReconciler(Lifecycle lifecycle, Duration resync) {
+    this.lifecycle = lifecycle;
+    this.resync = resync;
+  }
+
+  @Override
+  public Future<?> start() {
+    queue = new KeyedQueue("phase", this::reconcile);
+    consumer = vertx.eventBus().consumer(Bus.POD_CHANGED, m -> {
+      Bus.PodChanged c = m.body();
+      if (c.newPhase() != null || c.oldPhase() != null) {
+        queue.submit(c.namespace() + "/" + c.podName());
+      }
+    });
+    timer = vertx.setPeriodic(0, resync.toMillis(), id -> lifecycle.cache().pods().forEach(p -> queue.submit(PodWriter.key(p))));
+    return consumer.completion();
+  }
+
+  @Override
+  public Future<?> stop() {
+    queue.close();
+    vertx.cancelTimer(timer);
+    return consumer.unregister();
+  }
+
+  Future<?> reconcile(String key) {
+    int slash = key.indexOf('/');
+    Optional<Pod> cached = lifecycle.cache().pod(key.substring(0, slash), key.substring(slash + 1));
+    if (cached.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    Pod p = cached.get();
+    if (Pods.deleting(p)) {
+      return deleting(p);
+    }
+    SandboxPhase phase = Pods.phase(p).orElse(null);
+    if (phase == null) {
+      return Future.succeededFuture();
+    }
+    if (phase == SandboxPhase.FAILED) {
+      return lifecycle.finish(p).onSuccess(v -> lifecycle.transition(SandboxPhase.FAILED, "removed"));
+    }
+    if (!Pods.hasFinalizer(p, Finalizers.SANDBOX_PROTECTION)) {
+      // Backfill: every managed pod carries the protection finalizer for its whole life.
+      Pod withFinalizer = PodTransitions.withFinalizer(p);
+      return lifecycle.writer().update(withFinalizer).onSuccess(x -> LOG.info("pod {} given the protection finalizer", key));
+    }
+    Optional<Pods.PodFailure> failure = Pods.failure(p);
+    if (failure.isPresent()) {
+      return lifecycle.fail(p, failure.get());
+    }
+    return switch (phase) {
+      case STARTING -> starting(p);
+      case STOPPING -> stopping(p);
+      default -> Future.succeededFuture();
+    };
+  }
+
+  private Future<?> starting(Pod p) {
+    if (!Pods.runsReady(p, Pods.specImage(p))) {
+      return Future.succeededFuture();
+    }
+    return lifecycle.writer().update(PodTransitions.running(p, lifecycle.clock().instant())).onSuccess(running -> {
+      lifecycle.transition(SandboxPhase.STARTING, SandboxPhase.RUNNING.wire());
+      LOG.info("sandbox {} running on pod {}/{}", Pods.sandboxId(running), Pods.namespace(running), Pods.name(running));
+      vertx.eventBus().publish(Bus.SANDBOX_RUNNING,
+          new Bus.SandboxRunning(SandboxRecords.of(running, SandboxStatus.RUNNING, null, null)));
+    });
+  }
+
+  /**
+   * stopping → idle only on a fresh container running the idle image: the release must have
+   * swapped the image and the container id must differ from the one the sandbox used. A pod whose
+   * image was never swapped (the sandbox ran the idle image) is removed instead.
+   */
+  private Future<?> stopping(Pod p) {
+    Optional<String> idle = lifecycle.idleImage(p);
+    String ran = Lifecycle.ranImage(p);
+    if (idle.isEmpty() || ran == null || ran.equals(idle.get()) || !idle.get().equals(Pods.specImage(p))) {
+      return lifecycle.finish(p).onSuccess(v -> lifecycle.transition(SandboxPhase.STOPPING, "removed"));
+    }
+    String usedContainer = Pods.annotation(p, Annotations.CONTAINER_ID);
+    String current = Pods.containerId(p);
+    if (!Pods.runsReady(p, idle.get()) || current == null || Objects.equals(current, usedContainer)) {
+      return Future.succeededFuture();
+    }
+    return lifecycle.record(p)
+        .compose(v -> lifecycle.writer().update(PodTransitions.recycled(p)))
+        .onSuccess(x -> {
+          lifecycle.transition(SandboxPhase.STOPPING, SandboxPhase.IDLE.wire());
+          LOG.info("pod {}/{} recycled to idle", Pods.namespace(p), Pods.name(p));
+        });
+  }
+
+  /**
+   * A pod deleted from outside (kubectl delete, eviction, pool deletion): the finalizer holds it
+   * until the sandbox it held is on record.
+   */
+  private Future<?> deleting(Pod p) {
+    if (!Pods.hasFinalizer(p, Finalizers.SANDBOX_PROTECTION)) {
+      return Future.succeededFuture();
+    }
+    return lifecycle.finish(PodTransitions.deletedFromOutside(p, lifecycle.clock().instant()));
+  }
+}

@@ -1,0 +1,65 @@
+package sh.navix.agentbox.reconciler;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import sh.navix.agentbox.api.crd.SandboxPool;
+
+/**
+ * Kubernetes writes for the lifecycle, off the event loop. Updates are compare-and-swap: they
+ * carry the resourceVersion of the object they were derived from, so a write based on a stale
+ * read fails with 409 instead of overwriting someone else's change.
+ */
+public final class PodWriter {
+  private final Vertx vertx;
+  private final KubernetesClient client;
+
+  public PodWriter(Vertx vertx, KubernetesClient client) {
+    this.vertx = vertx;
+    this.client = client;
+  }
+
+  /** CAS update of a pod derived from a cached copy. */
+  public Future<Pod> update(Pod changed) {
+    return vertx.executeBlocking(() -> client.pods().inNamespace(changed.getMetadata().getNamespace()).resource(changed).update(), false);
+  }
+
+  public Future<Pod> create(Pod pod) {
+    return vertx.executeBlocking(() -> client.pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).create(), false);
+  }
+
+  /** Deletes a pod; a pod already gone counts as deleted. */
+  public Future<Void> delete(String namespace, String name) {
+    return vertx.executeBlocking(() -> {
+      client.pods().inNamespace(namespace).withName(name).delete();
+      return null;
+    }, false);
+  }
+
+  /** Writes a pool's status subresource. */
+  public Future<SandboxPool> updateStatus(SandboxPool pool) {
+    return vertx.executeBlocking(() -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).updateStatus(), false);
+  }
+
+  /** CAS update of a pool's spec/metadata. */
+  public Future<SandboxPool> updatePool(SandboxPool pool) {
+    return vertx.executeBlocking(() -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).update(), false);
+  }
+
+  /** Whether {@code e} is a 409: someone else changed the object first. */
+  public static boolean conflict(Throwable e) {
+    return e instanceof KubernetesClientException k && k.getCode() == 409;
+  }
+
+  /** Whether {@code e} is a 404: the object is gone. */
+  public static boolean gone(Throwable e) {
+    return e instanceof KubernetesClientException k && k.getCode() == 404;
+  }
+
+  static String key(HasMetadata o) {
+    return o.getMetadata().getNamespace() + "/" + o.getMetadata().getName();
+  }
+}

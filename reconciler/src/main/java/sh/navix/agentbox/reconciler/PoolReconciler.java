@@ -1,0 +1,232 @@
+package sh.navix.agentbox.reconciler;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sh.navix.agentbox.api.Json;
+import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.crd.Annotations;
+import sh.navix.agentbox.api.crd.SandboxPhase;
+import sh.navix.agentbox.api.crd.SandboxPool;
+import sh.navix.agentbox.api.crd.SandboxPoolStatus;
+import sh.navix.agentbox.api.crd.SandboxTemplate;
+import sh.navix.agentbox.api.lifecycle.PodTransitions;
+import sh.navix.agentbox.api.lifecycle.Pods;
+
+/**
+ * Keeps each pool at {@code spec.replicas} pods (leader only): creates warm pods, scales down idle
+ * pods after a protection window, deletes the pods of a deleted pool, resolves templateName at
+ * pool creation, and writes the pool status when it changed.
+ */
+public final class PoolReconciler extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(PoolReconciler.class);
+
+  private final Lifecycle lifecycle;
+  private final ReconcilerOptions options;
+  /** Pool key → names of pods created but not yet seen by the informer. */
+  private final Map<String, Set<String>> expected = new HashMap<>();
+  /** Pools to look at again on the next tick (scale-down windows running, creates in flight). */
+  private final Set<String> watchlist = new HashSet<>();
+  private KeyedQueue queue;
+  private final List<MessageConsumer<?>> consumers = new ArrayList<>();
+  private long resyncTimer = -1;
+  private long tickTimer = -1;
+
+  public PoolReconciler(Lifecycle lifecycle, ReconcilerOptions options) {
+    this.lifecycle = lifecycle;
+    this.options = options;
+  }
+
+  @Override
+  public Future<?> start() {
+    queue = new KeyedQueue("pool", this::reconcile);
+    consumers.add(vertx.eventBus().<Bus.PoolChanged>consumer(Bus.POOL_CHANGED, m -> queue.submit(m.body().namespace() + "/" + m.body().name())));
+    consumers.add(vertx.eventBus().<Bus.PodChanged>consumer(Bus.POD_CHANGED, m -> {
+      if (m.body().poolName() != null) {
+        queue.submit(m.body().namespace() + "/" + m.body().poolName());
+      }
+    }));
+    resyncTimer = vertx.setPeriodic(0, options.resync.toMillis(), id -> resyncAll());
+    tickTimer = vertx.setPeriodic(options.tick.toMillis(), id -> new ArrayList<>(watchlist).forEach(queue::submit));
+    return Future.all(consumers.stream().map(MessageConsumer::completion).toList());
+  }
+
+  @Override
+  public Future<?> stop() {
+    queue.close();
+    vertx.cancelTimer(resyncTimer);
+    vertx.cancelTimer(tickTimer);
+    return Future.all(consumers.stream().map(MessageConsumer::unregister).toList());
+  }
+
+  private void resyncAll() {
+    Set<String> keys = new HashSet<>();
+    lifecycle.cache().pools().forEach(p -> keys.add(PodWriter.key(p)));
+    // Pods whose pool is gone (deleted while we were not leader) are found through their label.
+    lifecycle.cache().pods().forEach(p -> {
+      if (Pods.pool(p) != null) {
+        keys.add(Pods.namespace(p) + "/" + Pods.pool(p));
+      }
+    });
+    keys.forEach(queue::submit);
+  }
+
+  Future<?> reconcile(String key) {
+    int slash = key.indexOf('/');
+    String ns = key.substring(0, slash);
+    String name = key.substring(slash + 1);
+    Optional<SandboxPool> cached = lifecycle.cache().pool(ns, name);
+    List<Pod> pods = lifecycle.cache().pods(ns, name);
+    if (cached.isEmpty() || Pods.deleting(cached.get())) {
+      watchlist.remove(key);
+      expected.remove(key);
+      Future<?> removal = deleteAll(key, pods);
+      return cached.isEmpty() ? removal : removal.compose(v -> writeStatus(cached.get(), pods));
+    }
+    SandboxPool pool = cached.get();
+    if (!hasTemplate(pool)) {
+      return resolveTemplate(pool);
+    }
+    Instant now = lifecycle.clock().instant();
+    Set<String> pending = expected.computeIfAbsent(key, k -> new HashSet<>());
+    pods.forEach(p -> pending.remove(Pods.name(p)));
+
+    List<Pod> active = pods.stream().filter(p -> !Pods.deleting(p) && Pods.phase(p)
+        .filter(ph -> ph != SandboxPhase.FAILED).isPresent()).toList();
+    int replicas = pool.getSpec().getReplicas();
+    int count = active.size() + pending.size();
+    List<Future<?>> work = new ArrayList<>();
+    if (count < replicas) {
+      int n = Math.min(replicas - count, options.createBurst);
+      for (int i = 0; i < n; i++) {
+        work.add(create(key, pool, pending));
+      }
+    }
+    work.addAll(scaleDown(pool, active, count - replicas, now));
+    boolean waiting = !pending.isEmpty() || active.stream().anyMatch(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) != null);
+    if (waiting) {
+      watchlist.add(key);
+    } else {
+      watchlist.remove(key);
+    }
+    return Future.join(work).eventually(() -> writeStatus(pool, lifecycle.cache().pods(ns, name)));
+  }
+
+  private Future<?> create(String key, SandboxPool pool, Set<String> pending) {
+    String podName = WarmPods.newPodName(pool.getMetadata().getName());
+    Pod pod;
+    try {
+      pod = WarmPods.newIdlePod(pool, podName);
+    } catch (IllegalArgumentException e) {
+      LOG.warn("pool {}: {}", key, e.getMessage());
+      return Future.failedFuture(e);
+    }
+    pending.add(podName);
+    return lifecycle.writer().create(pod)
+        .onSuccess(p -> lifecycle.transition(null, SandboxPhase.IDLE.wire()))
+        .onFailure(e -> {
+          pending.remove(podName);
+          LOG.warn("pool {}: creating pod {} failed: {}", key, podName, e.toString());
+        });
+  }
+
+  /**
+   * Removes {@code excess} idle pods, oldest first: each is first marked scale-down-protected (a
+   * claim inside the window keeps it), then deleted once the window has passed. Marks that are no
+   * longer needed are cleared.
+   */
+  private List<Future<?>> scaleDown(SandboxPool pool, List<Pod> active, int excess, Instant now) {
+    List<Pod> idle = active.stream().filter(p -> Pods.inPhase(p, SandboxPhase.IDLE))
+        .sorted(Comparator.<Pod, Boolean>comparing(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) == null)
+            .thenComparing(p -> p.getMetadata().getCreationTimestamp() == null ? "" : p.getMetadata().getCreationTimestamp())
+            .thenComparing(Pods::name))
+        .toList();
+    List<Future<?>> work = new ArrayList<>();
+    for (int i = 0; i < idle.size(); i++) {
+      Pod p = idle.get(i);
+      Optional<Instant> since = Pods.time(p, Annotations.SCALE_DOWN_PROTECTED);
+      boolean chosen = i < excess;
+      if (chosen && since.isEmpty()) {
+        work.add(lifecycle.writer().update(PodTransitions.protectForScaleDown(p, now))
+            .onSuccess(x -> LOG.info("pool {}: pod {} marked for scale-down", PodWriter.key(pool), Pods.name(p))));
+      } else if (chosen && !since.get().plus(options.scaleDownProtection).isAfter(now)) {
+        work.add(lifecycle.finish(p).onSuccess(x -> lifecycle.transition(SandboxPhase.IDLE, "scaled-down")));
+      } else if (!chosen && since.isPresent()) {
+        work.add(lifecycle.writer().update(PodTransitions.unprotect(p)));
+      }
+    }
+    return work;
+  }
+
+  /** Deletes every pod of a deleted pool; the finalizer keeps each until its history is written. */
+  private Future<?> deleteAll(String key, List<Pod> pods) {
+    List<Future<?>> work = new ArrayList<>();
+    for (Pod p : pods) {
+      if (!Pods.deleting(p)) {
+        work.add(lifecycle.writer().delete(Pods.namespace(p), Pods.name(p)));
+      }
+    }
+    if (!work.isEmpty()) {
+      LOG.info("pool {} deleted: deleting its {} pods", key, work.size());
+    }
+    return Future.join(work);
+  }
+
+  private static boolean hasTemplate(SandboxPool pool) {
+    return pool.getSpec().getTemplate() != null && pool.getSpec().getTemplate().getSpec() != null
+        && pool.getSpec().getTemplate().getSpec().getContainers() != null
+        && !pool.getSpec().getTemplate().getSpec().getContainers().isEmpty();
+  }
+
+  /** Copies the named SandboxTemplate into a pool created with templateName only (once, at creation). */
+  private Future<?> resolveTemplate(SandboxPool pool) {
+    String templateName = pool.getSpec().getTemplateName();
+    Optional<SandboxTemplate> template = templateName == null ? Optional.empty() : lifecycle.cache().template(templateName);
+    if (template.isEmpty() || template.get().getSpec() == null || template.get().getSpec().getTemplate() == null) {
+      LOG.warn("pool {} has no pod template and its templateName {} does not resolve", PodWriter.key(pool), templateName);
+      return writeStatus(pool, List.of());
+    }
+    SandboxPool copy = Serialization.clone(pool);
+    var spec = copy.getSpec();
+    var ts = template.get().getSpec();
+    spec.setTemplate(Serialization.clone(ts.getTemplate()));
+    if (spec.getIdleImage() == null) {
+      spec.setIdleImage(ts.getIdleImage());
+    }
+    if (spec.getRuntimes() == null) {
+      spec.setRuntimes(ts.getRuntimes());
+    }
+    Map<String, String> ann = new LinkedHashMap<>(copy.getMetadata().getAnnotations() == null ? Map.of() : copy.getMetadata().getAnnotations());
+    ann.put(Annotations.POOL_TEMPLATE_NAME, templateName);
+    if (ts.getVersion() != null) {
+      ann.put(Annotations.POOL_TEMPLATE_VERSION, ts.getVersion());
+    }
+    copy.getMetadata().setAnnotations(ann);
+    return lifecycle.writer().updatePool(copy)
+        .onSuccess(p -> LOG.info("pool {}: copied template {} {}", PodWriter.key(pool), templateName, ts.getVersion() == null ? "" : ts.getVersion()));
+  }
+
+  private Future<?> writeStatus(SandboxPool pool, List<Pod> pods) {
+    SandboxPoolStatus status = PoolStatuses.compute(pool, pods, lifecycle.clock().instant());
+    if (pool.getStatus() != null && Json.mapper().valueToTree(pool.getStatus()).equals(Json.mapper().valueToTree(status))) {
+      return Future.succeededFuture();
+    }
+    SandboxPool copy = Serialization.clone(pool);
+    copy.setStatus(status);
+    return lifecycle.writer().updateStatus(copy).recover(e -> PodWriter.gone(e) ? Future.succeededFuture() : Future.failedFuture(e));
+  }
+}

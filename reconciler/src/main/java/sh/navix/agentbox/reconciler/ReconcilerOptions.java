@@ -1,0 +1,24 @@
+package sh.navix.agentbox.reconciler;
+
+import java.time.Duration;
+
+/** Tunables of the reconcilers and the leader election; defaults suit production. */
+public final class ReconcilerOptions {
+  /** Full pass over every pod and pool, catching anything an event missed. */
+  public Duration resync = Duration.ofSeconds(30);
+  /** Timeout scans and scale-down window checks. */
+  public Duration tick = Duration.ofSeconds(1);
+  /** How long an idle pod chosen for scale-down stays claimable before it is deleted. */
+  public Duration scaleDownProtection = Duration.ofSeconds(10);
+  /** Most pods one pool creates in one pass. */
+  public int createBurst = 100;
+
+  /** Lease that elects the one process running the reconcilers. */
+  public String leaseName = "agentbox-gateway-leader";
+  public String leaseNamespace = "default";
+  /** This process's identity in the Lease; unique per process. */
+  public String identity;
+  public Duration leaseDuration = Duration.ofSeconds(15);
+  public Duration renewDeadline = Duration.ofSeconds(10);
+  public Duration retryPeriod = Duration.ofSeconds(2);
+}

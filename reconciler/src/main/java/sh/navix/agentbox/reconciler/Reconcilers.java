@@ -1,0 +1,126 @@
+package sh.navix.agentbox.reconciler;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
+import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sh.navix.agentbox.api.cache.ClusterCache;
+import sh.navix.agentbox.api.history.HistoryStore;
+
+/**
+ * The lifecycle side of one gateway process. The release handler runs on every replica; the
+ * reconcilers (phase, pool, timeouts) run only in the process holding the Lease. Another process
+ * takes over within the lease duration when the leader dies, at once when it shuts down cleanly
+ * (the Lease is released on stop).
+ */
+public final class Reconcilers {
+  private static final Logger LOG = LoggerFactory.getLogger(Reconcilers.class);
+
+  private final Vertx vertx;
+  private final Context context;
+  private final KubernetesClient client;
+  private final Lifecycle lifecycle;
+  private final ReconcilerOptions options;
+  private final List<String> leaderDeployments = new ArrayList<>();
+  private String releaseDeployment;
+  private CompletableFuture<?> election;
+  private volatile boolean leader;
+  private volatile boolean stopped;
+
+  private Reconcilers(Vertx vertx, KubernetesClient client, Lifecycle lifecycle, ReconcilerOptions options) {
+    this.vertx = vertx;
+    this.context = vertx.getOrCreateContext();
+    this.client = client;
+    this.lifecycle = lifecycle;
+    this.options = options;
+  }
+
+  /** Starts the release handler and joins the leader election; call once the cache has synced. */
+  public static Future<Reconcilers> start(Vertx vertx, KubernetesClient client, ClusterCache cache, HistoryStore history,
+      MeterRegistry registry, ReconcilerOptions options) {
+    if (options.identity == null) {
+      options.identity = "agentbox-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+    Lifecycle lifecycle = new Lifecycle(cache, new PodWriter(vertx, client), history, Clock.systemUTC(), registry);
+    Reconcilers r = new Reconcilers(vertx, client, lifecycle, options);
+    Gauge.builder("agentbox_leader", r, x -> x.leader ? 1 : 0).description("1 while this process runs the reconcilers").register(registry);
+    return vertx.deployVerticle(new ReleaseVerticle(lifecycle)).map(id -> {
+      r.releaseDeployment = id;
+      r.elect();
+      return r;
+    });
+  }
+
+  public boolean isLeader() {
+    return leader;
+  }
+
+  public String identity() {
+    return options.identity;
+  }
+
+  private void elect() {
+    var config = new LeaderElectionConfigBuilder()
+        .withName(options.leaseName)
+        .withLock(new LeaseLock(options.leaseNamespace, options.leaseName, options.identity))
+        .withLeaseDuration(options.leaseDuration)
+        .withRenewDeadline(options.renewDeadline)
+        .withRetryPeriod(options.retryPeriod)
+        .withReleaseOnCancel(true)
+        .withLeaderCallbacks(new LeaderCallbacks(
+            () -> context.runOnContext(v -> startLeading()),
+            () -> context.runOnContext(v -> stopLeading()),
+            newLeader -> LOG.info("leader is now {}", newLeader)))
+        .build();
+    election = client.leaderElector().withConfig(config).build().start();
+    LOG.info("joined leader election {}/{} as {}", options.leaseNamespace, options.leaseName, options.identity);
+  }
+
+  private void startLeading() {
+    if (stopped || leader) {
+      return;
+    }
+    leader = true;
+    LOG.info("{} is the leader: starting the reconcilers", options.identity);
+    for (var v : List.of(new PhaseReconciler(lifecycle, options.resync), new PoolReconciler(lifecycle, options),
+        new TimeoutReconciler(lifecycle, options))) {
+      vertx.deployVerticle(v).onSuccess(leaderDeployments::add)
+          .onFailure(e -> LOG.error("reconciler {} failed to start: {}", v.getClass().getSimpleName(), e.toString()));
+    }
+  }
+
+  private Future<Void> stopLeading() {
+    if (!leader) {
+      return Future.succeededFuture();
+    }
+    leader = false;
+    LOG.info("{} stopped leading: reconcilers stopped", options.identity);
+    List<Future<Void>> undeploys = leaderDeployments.stream().map(vertx::undeploy).toList();
+    leaderDeployments.clear();
+    return Future.join(undeploys).mapEmpty();
+  }
+
+  /** Stops the reconcilers and the release handler, and releases the Lease if held. */
+  public Future<Void> stop() {
+    stopped = true;
+    return Future.<Void>future(p -> context.runOnContext(v -> stopLeading().onComplete(p)))
+        .eventually(() -> {
+          if (election != null) {
+            election.cancel(true); // releaseOnCancel: the Lease is handed back for a fast failover
+          }
+          return releaseDeployment == null ? Future.succeededFuture() : vertx.undeploy(releaseDeployment);
+        });
+  }
+}

@@ -1,0 +1,71 @@
+package sh.navix.agentbox.reconciler;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import java.util.Optional;
+import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.crd.SandboxStopReason;
+import sh.navix.agentbox.api.lifecycle.Pods;
+import sh.navix.agentbox.api.lifecycle.SandboxRecords;
+import sh.navix.agentbox.api.model.ApiError;
+
+/**
+ * Answers {@link Bus#RELEASE} on every replica (not only the leader): releases the sandbox with a
+ * compare-and-swap, retrying on the fresh cached pod when another writer got in first. Replies
+ * with the sandbox as it now stands; an unknown id fails with 404.
+ */
+public final class ReleaseVerticle extends VerticleBase {
+  static final int ATTEMPTS = 5;
+
+  private final Lifecycle lifecycle;
+  private MessageConsumer<Bus.ReleaseRequest> consumer;
+
+  public ReleaseVerticle(Lifecycle lifecycle) {
+    this.lifecycle = lifecycle;
+  }
+
+  @Override
+  public Future<?> start() {
+    consumer = vertx.eventBus().consumer(Bus.RELEASE, this::handle);
+    return consumer.completion();
+  }
+
+  @Override
+  public Future<?> stop() {
+    return consumer.unregister();
+  }
+
+  private void handle(Message<Bus.ReleaseRequest> m) {
+    release(m.body(), ATTEMPTS).onComplete(ar -> {
+      if (ar.succeeded()) {
+        m.reply(ar.result());
+      } else if (ar.cause() instanceof ApiError e) {
+        m.fail(e.status(), e.getMessage());
+      } else {
+        m.fail(503, ar.cause().toString());
+      }
+    });
+  }
+
+  Future<sh.navix.agentbox.api.model.Sandbox> release(Bus.ReleaseRequest r, int attempts) {
+    Optional<Pod> pod = lifecycle.cache().podBySandboxId(r.sandboxId())
+        .filter(p -> r.namespace() == null || r.namespace().equals(Pods.namespace(p)));
+    if (pod.isEmpty()) {
+      return Future.failedFuture(ApiError.notFound("sandbox " + r.sandboxId() + " not found"));
+    }
+    Pod p = pod.get();
+    SandboxStopReason reason = r.reason() == null ? SandboxStopReason.Released : SandboxStopReason.valueOf(r.reason());
+    return lifecycle.release(p, reason, r.failureReason(), null)
+        .map(released -> SandboxRecords.of(released, SandboxRecords.liveStatus(released), null, null))
+        .recover(e -> {
+          if (PodWriter.conflict(e) && attempts > 1) {
+            // The cache may still hold the old version: retry on the next event-loop turn.
+            return Future.<Void>future(pr -> vertx.setTimer(20, t -> pr.complete())).compose(v -> release(r, attempts - 1));
+          }
+          return Future.failedFuture(e);
+        });
+  }
+}

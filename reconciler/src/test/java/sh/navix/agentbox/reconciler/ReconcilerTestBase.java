@@ -1,0 +1,228 @@
+package sh.navix.agentbox.reconciler;
+
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Vertx;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.cache.ClusterCache;
+import sh.navix.agentbox.api.crd.Labels;
+import sh.navix.agentbox.api.crd.SandboxPool;
+import sh.navix.agentbox.api.crd.SandboxPoolSpec;
+import sh.navix.agentbox.api.crd.SandboxTemplate;
+import sh.navix.agentbox.api.crd.SandboxTemplateSpec;
+import sh.navix.agentbox.api.history.HistoryStore;
+import sh.navix.agentbox.api.lifecycle.PodTransitions;
+import sh.navix.agentbox.api.lifecycle.Pods;
+import sh.navix.agentbox.devcluster.DevCluster;
+import sh.navix.agentbox.devcluster.DevClusterOptions;
+import sh.navix.agentbox.reconciler.history.H2HistoryStore;
+
+/**
+ * One dev cluster per test class, and "gateway processes" on it: each its own Vert.x, client,
+ * cluster cache, history file and reconcilers, so tests can stop, restart and double them.
+ */
+abstract class ReconcilerTestBase {
+  static Vertx clusterVertx;
+  static DevCluster cluster;
+  static KubernetesClient admin;
+  static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+
+  @BeforeAll
+  static void startCluster() throws Exception {
+    clusterVertx = Vertx.vertx();
+    cluster = DevCluster.start(clusterVertx, new DevClusterOptions().setApiPort(0).setPullDelay(Duration.ofMillis(100)))
+        .await(30, TimeUnit.SECONDS);
+    admin = cluster.client();
+  }
+
+  @AfterAll
+  static void stopCluster() throws Exception {
+    cluster.stop().await(30, TimeUnit.SECONDS);
+    clusterVertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  static ReconcilerOptions fastOptions(String identity) {
+    ReconcilerOptions o = new ReconcilerOptions();
+    o.identity = identity;
+    o.resync = Duration.ofSeconds(2);
+    o.tick = Duration.ofMillis(100);
+    o.scaleDownProtection = Duration.ofSeconds(1);
+    o.leaseDuration = Duration.ofSeconds(3);
+    o.renewDeadline = Duration.ofSeconds(2);
+    o.retryPeriod = Duration.ofMillis(200);
+    return o;
+  }
+
+  /** The lifecycle half of one gateway process. */
+  static final class Process implements AutoCloseable {
+    final Vertx vertx = Vertx.vertx();
+    final KubernetesClient client;
+    final ClusterCache cache;
+    final HistoryStore history;
+    final Reconcilers reconcilers;
+
+    Process(String identity, Path home) throws Exception {
+      Bus.registerCodecs(vertx.eventBus());
+      Config config = new ConfigBuilder().withMasterUrl(cluster.masterUrl()).withNamespace("default").withRequestTimeout(10_000).build();
+      client = new KubernetesClientBuilder().withConfig(config).build();
+      cache = ClusterCache.create(vertx, client, null, Duration.ofMinutes(5));
+      cache.start().await(30, TimeUnit.SECONDS);
+      Files.createDirectories(home);
+      history = H2HistoryStore.open(vertx, home.resolve("history/sandboxes"), Duration.ZERO).await(10, TimeUnit.SECONDS);
+      reconcilers = Reconcilers.start(vertx, client, cache, history, new SimpleMeterRegistry(), fastOptions(identity))
+          .await(10, TimeUnit.SECONDS);
+    }
+
+    /** The history record of {@code sandboxId}, or null. */
+    sh.navix.agentbox.api.model.Sandbox record(String sandboxId) {
+      try {
+        return history.get(sandboxId).await(5, TimeUnit.SECONDS).orElse(null);
+      } catch (java.util.concurrent.TimeoutException e) {
+        throw new AssertionError(e);
+      }
+    }
+
+    Bus.ReleaseRequest release(String sandboxId) {
+      return new Bus.ReleaseRequest(null, sandboxId, null, null);
+    }
+
+    /** Stops as on SIGTERM: reconcilers (Lease released), cache, history, client. */
+    @Override
+    public void close() throws Exception {
+      reconcilers.stop().await(10, TimeUnit.SECONDS);
+      cache.stop().await(10, TimeUnit.SECONDS);
+      history.close().await(10, TimeUnit.SECONDS);
+      client.close();
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+
+    /** Dies without any cleanup, as on SIGKILL: the Lease stays until it expires. */
+    void kill() throws Exception {
+      client.close();
+      history.close().await(10, TimeUnit.SECONDS);
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  static SandboxTemplate template(String name, String idleImage, String image) {
+    SandboxTemplate t = new SandboxTemplate();
+    t.setMetadata(new ObjectMetaBuilder().withName(name).build());
+    SandboxTemplateSpec spec = new SandboxTemplateSpec();
+    spec.setVersion("v1");
+    spec.setIdleImage(idleImage);
+    spec.setTemplate(new PodTemplateSpecBuilder().withNewSpec().addNewContainer().withName("sandbox").withImage(image)
+        .addNewPort().withName("http").withContainerPort(8080).endPort()
+        .withNewResources().addToRequests("cpu", new io.fabric8.kubernetes.api.model.Quantity("250m"))
+        .addToRequests("memory", new io.fabric8.kubernetes.api.model.Quantity("256Mi")).endResources()
+        .endContainer().endSpec().build());
+    t.setSpec(spec);
+    return admin.resource(t).create();
+  }
+
+  static SandboxPool pool(String name, String templateName, int replicas, String defaultStartupTimeout) {
+    SandboxPool p = new SandboxPool();
+    p.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace("default").build());
+    SandboxPoolSpec spec = new SandboxPoolSpec();
+    spec.setReplicas(replicas);
+    spec.setTemplateName(templateName);
+    spec.setDefaultStartupTimeout(defaultStartupTimeout);
+    p.setSpec(spec);
+    return admin.resource(p).create();
+  }
+
+  static SandboxPool getPool(String name) {
+    return admin.resources(SandboxPool.class).inNamespace("default").withName(name).get();
+  }
+
+  static void scale(String pool, int replicas) {
+    admin.resources(SandboxPool.class).inNamespace("default").withName(pool).scale(replicas);
+  }
+
+  static List<Pod> pods(String pool) {
+    return admin.pods().inNamespace("default").withLabel(Labels.SANDBOX_POOL, pool).list().getItems();
+  }
+
+  static Pod pod(String name) {
+    return admin.pods().inNamespace("default").withName(name).get();
+  }
+
+  /** Waits until the pool's pods satisfy {@code condition}; returns them. */
+  static List<Pod> awaitPods(String pool, String what, Predicate<List<Pod>> condition) {
+    return await(what, Duration.ofSeconds(30), () -> {
+      List<Pod> pods = pods(pool);
+      return condition.test(pods) ? pods : null;
+    });
+  }
+
+  static List<Pod> awaitIdleReady(String pool, int n) {
+    return awaitPods(pool, n + " idle ready pods in " + pool, ps -> ps.size() == n
+        && ps.stream().allMatch(p -> Pods.inPhase(p, sh.navix.agentbox.api.crd.SandboxPhase.IDLE) && Pods.ready(p) && !Pods.deleting(p)));
+  }
+
+  /** What the claim scheduler does: a compare-and-swap claim of an idle pod. */
+  static Pod claim(Pod idle, String sandboxId, String image, Duration startupTimeout, Duration idleTimeout) {
+    Pod claimed = PodTransitions.claim(idle, new PodTransitions.ClaimSpec(sandboxId,
+        image == null ? Map.of() : Map.of("sandbox", image), Map.of("example.com/run", "r1"), Map.of("example.com/note", "n1"),
+        Map.of("owner", "test"), startupTimeout, idleTimeout, List.of(), "team-a", "alice", Instant.now()));
+    return admin.pods().inNamespace("default").resource(claimed).update();
+  }
+
+  static Pod awaitPod(String name, String what, Predicate<Pod> condition) {
+    return await(what, Duration.ofSeconds(30), () -> {
+      Pod p = pod(name);
+      return p != null && condition.test(p) ? p : null;
+    });
+  }
+
+  static HttpResponse<String> http(String method, String url, String body) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5));
+    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Polls {@code probe} until it returns non-null, failing after {@code timeout}. */
+  static <T> T await(String what, Duration timeout, Supplier<T> probe) {
+    Instant deadline = Instant.now().plus(timeout);
+    while (true) {
+      T v;
+      try {
+        v = probe.get();
+      } catch (RuntimeException e) {
+        v = null;
+      }
+      if (v != null) {
+        return v;
+      }
+      if (Instant.now().isAfter(deadline)) {
+        throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+      }
+      try {
+        TimeUnit.MILLISECONDS.sleep(50); // poll interval of a deadline-bounded wait
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+  }
+}

@@ -1,0 +1,267 @@
+package sh.navix.agentbox.reconciler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.crd.Annotations;
+import sh.navix.agentbox.api.crd.Finalizers;
+import sh.navix.agentbox.api.crd.Labels;
+import sh.navix.agentbox.api.crd.SandboxPhase;
+import sh.navix.agentbox.api.lifecycle.Pods;
+import sh.navix.agentbox.api.model.Sandbox;
+import sh.navix.agentbox.api.model.SandboxStatus;
+
+/** A sandbox's whole life on a warm pool, with one gateway process leading. */
+class SandboxLifecycleTest extends ReconcilerTestBase {
+  @TempDir static Path home;
+  static Process gateway;
+  static final List<Sandbox> running = new CopyOnWriteArrayList<>();
+
+  @BeforeAll
+  static void startGateway() throws Exception {
+    template("life", "example/idle:1", "example/sandbox:1");
+    gateway = new Process("gw-1", home.resolve("gw-1"));
+    gateway.vertx.eventBus().<Bus.SandboxRunning>consumer(Bus.SANDBOX_RUNNING, m -> running.add(m.body().sandbox()));
+    await("leadership", Duration.ofSeconds(10), () -> gateway.reconcilers.isLeader() ? true : null);
+  }
+
+  @AfterAll
+  static void stopGateway() throws Exception {
+    gateway.close();
+  }
+
+  @Test
+  void poolFromTemplateNameGetsWarmIdlePods() {
+    pool("warm", "life", 3, "2m");
+    List<Pod> pods = awaitIdleReady("warm", 3);
+    for (Pod p : pods) {
+      assertThat(p.getMetadata().getName()).matches("warm-[a-z0-9]{5}");
+      assertThat(p.getMetadata().getLabels())
+          .containsEntry(Labels.SANDBOX_POOL, "warm")
+          .containsEntry(Labels.SANDBOX_PHASE, "idle")
+          .containsEntry(Labels.MANAGED_BY, Labels.MANAGED_BY_SANDBOX_API_SERVER);
+      assertThat(p.getMetadata().getFinalizers()).containsExactly(Finalizers.SANDBOX_PROTECTION);
+      assertThat(p.getMetadata().getOwnerReferences()).singleElement()
+          .satisfies(o -> assertThat(o.getKind()).isEqualTo("SandboxPool"))
+          .satisfies(o -> assertThat(o.getName()).isEqualTo("warm"));
+      assertThat(Pods.specImage(p)).isEqualTo("example/idle:1");
+    }
+    var pool = await("pool Ready", Duration.ofSeconds(10), () -> {
+      var p = getPool("warm");
+      return p.getStatus() != null && p.getStatus().getPhase() == sh.navix.agentbox.api.crd.SandboxPoolPhase.Ready ? p : null;
+    });
+    assertThat(pool.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).isEqualTo("example/sandbox:1");
+    assertThat(pool.getMetadata().getAnnotations()).containsEntry(Annotations.POOL_TEMPLATE_NAME, "life")
+        .containsEntry(Annotations.POOL_TEMPLATE_VERSION, "v1");
+    assertThat(pool.getStatus().getIdleReplicas()).isEqualTo(3);
+    assertThat(pool.getStatus().getSelector()).isEqualTo("agentbox.navix.sh/sandbox-pool=warm");
+    assertThat(pool.getStatus().getPhaseSelectors()).containsEntry("idle", "agentbox.navix.sh/sandbox-pool=warm,agentbox.navix.sh/sandbox-phase=idle");
+    assertThat(pool.getStatus().getObservedGeneration()).isEqualTo(pool.getMetadata().getGeneration());
+    assertThat(pool.getStatus().getConditions()).extracting(c -> c.getType() + "=" + c.getStatus() + "/" + c.getReason())
+        .containsExactlyInAnyOrder("Available=True/IdlePodsAvailable", "Scaling=False/ReplicasReady", "Degraded=False/AllPodsHealthy");
+  }
+
+  @Test
+  void claimRunReleaseRecyclesThePodWithAFreshContainer() throws Exception {
+    pool("cycle", "life", 1, null);
+    Pod idle = awaitIdleReady("cycle", 1).get(0);
+    String name = idle.getMetadata().getName();
+    String whoami = "http://" + idle.getStatus().getPodIP() + ":8080";
+
+    claim(idle, "sbxcycle1", "example/sandbox:2", null, null);
+    Pod run = awaitPod(name, "running", p -> Pods.inPhase(p, SandboxPhase.RUNNING));
+    assertThat(run.getMetadata().getAnnotations()).containsKey(Annotations.STARTED_AT);
+    assertThat(Pods.containerId(run)).isNotNull();
+    await("SANDBOX_RUNNING event", Duration.ofSeconds(5), () -> running.stream().anyMatch(s -> s.sandboxId().equals("sbxcycle1")) ? true : null);
+    JsonObject boot = new JsonObject(http("GET", whoami + "/whoami", null).body());
+    assertThat(boot.getString("image")).isEqualTo("example/sandbox:2");
+    assertThat(http("PUT", whoami + "/state/secret", "of sandbox 1").statusCode()).isBetween(200, 204);
+
+    Object reply = gateway.vertx.eventBus().request(Bus.RELEASE, gateway.release("sbxcycle1")).await(10, TimeUnit.SECONDS).body();
+    assertThat(((Sandbox) reply).status()).isEqualTo(SandboxStatus.STOPPING);
+
+    Pod recycled = awaitPod(name, "idle again", p -> Pods.inPhase(p, SandboxPhase.IDLE) && Pods.ready(p));
+    assertThat(recycled.getMetadata().getLabels()).doesNotContainKeys(Labels.SANDBOX_ID, Labels.TEAM, Labels.USER, "example.com/run");
+    assertThat(recycled.getMetadata().getAnnotations()).doesNotContainKeys(Annotations.SANDBOX_ID, Annotations.CLAIMED_AT,
+        Annotations.STARTED_AT, Annotations.STOP_REASON, Annotations.TERMINATED_AT, Annotations.RUNNING_IMAGES,
+        Annotations.CONTAINER_ID, Annotations.SANDBOX_METADATA, Annotations.MANAGED_LABEL_KEYS, Annotations.MANAGED_ANNOTATION_KEYS,
+        "example.com/note");
+    assertThat(Pods.specImage(recycled)).isEqualTo("example/idle:1");
+    assertThat(Pods.containerId(recycled)).isNotEqualTo(Pods.containerId(run));
+    JsonObject after = new JsonObject(http("GET", whoami + "/whoami", null).body());
+    assertThat(after.getString("image")).isEqualTo("example/idle:1");
+    assertThat(after.getString("bootId")).isNotEqualTo(boot.getString("bootId"));
+    assertThat(http("GET", whoami + "/state/secret", null).statusCode()).as("state of the previous sandbox").isEqualTo(404);
+
+    Sandbox record = await("history record", Duration.ofSeconds(5),
+        () -> gateway.record("sbxcycle1"));
+    assertThat(record.status()).isEqualTo(SandboxStatus.COMPLETED);
+    assertThat(record.poolName()).isEqualTo("cycle");
+    assertThat(record.podName()).isEqualTo(name);
+    assertThat(record.team()).isEqualTo("team-a");
+    assertThat(record.user()).isEqualTo("alice");
+    assertThat(record.metadata()).containsEntry("owner", "test");
+    assertThat(record.containerImages()).containsEntry("sandbox", "example/sandbox:2");
+    assertThat(record.containerId()).isEqualTo(Pods.containerId(run));
+    assertThat(record.nodeName()).isEqualTo("dev-node-1");
+    assertThat(record.cpu()).isEqualTo("250m");
+    assertThat(record.claimedAt()).isNotNull();
+    assertThat(record.startedAt()).isNotNull();
+    assertThat(record.terminatedAt()).isNotNull();
+    assertThat(record.recycledAt()).isNotNull();
+  }
+
+  @Test
+  void releasingTwiceIsNotAnErrorAndUnknownIdsAre404() throws Exception {
+    pool("twice", "life", 1, null);
+    Pod idle = awaitIdleReady("twice", 1).get(0);
+    claim(idle, "sbxtwice1", "example/sandbox:2", null, null);
+    awaitPod(idle.getMetadata().getName(), "running", p -> Pods.inPhase(p, SandboxPhase.RUNNING));
+    gateway.vertx.eventBus().request(Bus.RELEASE, gateway.release("sbxtwice1")).await(10, TimeUnit.SECONDS);
+    awaitPod(idle.getMetadata().getName(), "stopping seen", p -> !Pods.inPhase(p, SandboxPhase.RUNNING));
+    await("second release answered", Duration.ofSeconds(10), () -> {
+      try {
+        gateway.vertx.eventBus().request(Bus.RELEASE, gateway.release("sbxtwice1")).await(10, TimeUnit.SECONDS);
+        return true;
+      } catch (Exception e) {
+        // 404 once the pod is recycled is fine too: the sandbox is gone either way
+        return e.getMessage() != null && e.getMessage().contains("not found") ? true : null;
+      }
+    });
+    Exception unknown = null;
+    try {
+      gateway.vertx.eventBus().request(Bus.RELEASE, gateway.release("nosuchsandbox")).await(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      unknown = e;
+    }
+    assertThat(unknown).isInstanceOf(io.vertx.core.eventbus.ReplyException.class);
+    assertThat(((io.vertx.core.eventbus.ReplyException) unknown).failureCode()).isEqualTo(404);
+  }
+
+  @Test
+  void aSandboxOnTheIdleImageIsDeletedNotRecycled() throws Exception {
+    pool("same", "life", 1, null);
+    Pod idle = awaitIdleReady("same", 1).get(0);
+    String name = idle.getMetadata().getName();
+    claim(idle, "sbxsame1", null, null, null); // no image: runs the idle image as it is
+    awaitPod(name, "running", p -> Pods.inPhase(p, SandboxPhase.RUNNING));
+    gateway.vertx.eventBus().request(Bus.RELEASE, gateway.release("sbxsame1")).await(10, TimeUnit.SECONDS);
+
+    await("old pod gone", Duration.ofSeconds(20), () -> pod(name) == null ? true : null);
+    List<Pod> replaced = awaitIdleReady("same", 1);
+    assertThat(replaced.get(0).getMetadata().getName()).isNotEqualTo(name);
+    Optional<Sandbox> record = gateway.history.get("sbxsame1").await(5, TimeUnit.SECONDS);
+    assertThat(record).get().extracting(Sandbox::status).isEqualTo(SandboxStatus.COMPLETED);
+  }
+
+  @Test
+  void imagePullFailureFailsTheSandboxAndReplacesThePod() throws Exception {
+    pool("pullfail", "life", 2, null);
+    Pod idle = awaitIdleReady("pullfail", 2).get(0);
+    String name = idle.getMetadata().getName();
+    claim(idle, "sbxpull1", "example/fail-pull:1", null, null);
+
+    await("pod removed", Duration.ofSeconds(20), () -> pod(name) == null ? true : null);
+    awaitIdleReady("pullfail", 2);
+    Sandbox record = gateway.history.get("sbxpull1").await(5, TimeUnit.SECONDS).orElseThrow();
+    assertThat(record.status()).isEqualTo(SandboxStatus.FAILED);
+    assertThat(record.failureReason()).isEqualTo("ImagePullBackOff");
+    assertThat(record.failureMessage()).contains("example/fail-pull:1");
+  }
+
+  @Test
+  void crashingSandboxFailsWithItsExitCode() throws Exception {
+    pool("crashy", "life", 1, null);
+    Pod idle = awaitIdleReady("crashy", 1).get(0);
+    claim(idle, "sbxcrash1", "example/crash:1", null, null);
+    Sandbox record = await("history record", Duration.ofSeconds(20),
+        () -> gateway.record("sbxcrash1"));
+    assertThat(record.status()).isEqualTo(SandboxStatus.FAILED);
+    assertThat(record.failureReason()).isEqualTo("CrashLoopBackOff");
+    assertThat(record.exitCode()).isEqualTo(1);
+    await("pod replaced", Duration.ofSeconds(20), () -> pod(idle.getMetadata().getName()) == null ? true : null);
+    awaitIdleReady("crashy", 1);
+  }
+
+  @Test
+  void startupTimeoutFailsTheSandboxAndReplacesThePod() throws Exception {
+    pool("slow", "life", 1, "1s");
+    Pod idle = awaitIdleReady("slow", 1).get(0);
+    claim(idle, "sbxslow1", "example/slow-pull:1", null, null);
+    Sandbox record = await("history record", Duration.ofSeconds(20),
+        () -> gateway.record("sbxslow1"));
+    assertThat(record.status()).isEqualTo(SandboxStatus.FAILED);
+    assertThat(record.failureReason()).isEqualTo("StartupTimeout");
+    await("pod replaced", Duration.ofSeconds(20), () -> pod(idle.getMetadata().getName()) == null ? true : null);
+    awaitIdleReady("slow", 1);
+  }
+
+  @Test
+  void podStartupTimeoutAnnotationWinsOverThePoolDefault() throws Exception {
+    pool("slow2", "life", 1, "10m");
+    Pod idle = awaitIdleReady("slow2", 1).get(0);
+    claim(idle, "sbxslow2", "example/slow-pull:1", Duration.ofSeconds(1), null);
+    Sandbox record = await("history record", Duration.ofSeconds(20),
+        () -> gateway.record("sbxslow2"));
+    assertThat(record.failureReason()).isEqualTo("StartupTimeout");
+  }
+
+  @Test
+  void idleTimeoutReleasesAnIdleSandbox() throws Exception {
+    pool("idler", "life", 1, null);
+    Pod idle = awaitIdleReady("idler", 1).get(0);
+    String name = idle.getMetadata().getName();
+    claim(idle, "sbxidle1", "example/sandbox:2", null, Duration.ofSeconds(1));
+    awaitPod(name, "running", p -> Pods.inPhase(p, SandboxPhase.RUNNING));
+    // idle timeout 1 s + flush lag 1/3 s: released without anyone asking
+    Pod back = awaitPod(name, "recycled after idle timeout", p -> Pods.inPhase(p, SandboxPhase.IDLE) && Pods.ready(p));
+    assertThat(Pods.sandboxId(back)).isNull();
+    Sandbox record = gateway.history.get("sbxidle1").await(5, TimeUnit.SECONDS).orElseThrow();
+    assertThat(record.status()).isEqualTo(SandboxStatus.COMPLETED);
+    assertThat(record.failureReason()).isEqualTo("IdleTimeout");
+  }
+
+  @Test
+  void sandboxWithoutIdleTimeoutKeepsRunning() throws Exception {
+    pool("forever", "life", 1, null);
+    Pod idle = awaitIdleReady("forever", 1).get(0);
+    String name = idle.getMetadata().getName();
+    claim(idle, "sbxforever", "example/sandbox:2", null, null);
+    Pod run = awaitPod(name, "running", p -> Pods.inPhase(p, SandboxPhase.RUNNING));
+    // Past the point where a 1 s idle timeout would have released it (dozens of 100 ms scans and
+    // a 2 s resync later) the pod is untouched: same resourceVersion, still running.
+    java.time.Instant started = java.time.Instant.parse(Pods.annotation(run, Annotations.STARTED_AT));
+    await("3 s past started-at", Duration.ofSeconds(10), () -> java.time.Instant.now().isAfter(started.plusSeconds(4)) ? true : null);
+    Pod later = pod(name);
+    assertThat(later.getMetadata().getResourceVersion()).isEqualTo(run.getMetadata().getResourceVersion());
+    assertThat(later.getMetadata().getLabels()).containsEntry(Labels.SANDBOX_PHASE, "running");
+  }
+
+  @Test
+  void externallyDeletedRunningSandboxIsRecordedBeforeThePodGoes() throws Exception {
+    pool("kubectl", "life", 1, null);
+    Pod idle = awaitIdleReady("kubectl", 1).get(0);
+    String name = idle.getMetadata().getName();
+    claim(idle, "sbxdel1", "example/sandbox:2", null, null);
+    awaitPod(name, "running", p -> Pods.inPhase(p, SandboxPhase.RUNNING));
+
+    admin.pods().inNamespace("default").withName(name).delete(); // kubectl delete pod
+    await("pod gone", Duration.ofSeconds(20), () -> pod(name) == null ? true : null);
+    Sandbox record = gateway.history.get("sbxdel1").await(5, TimeUnit.SECONDS).orElseThrow();
+    assertThat(record.status()).isEqualTo(SandboxStatus.FAILED);
+    assertThat(record.failureReason()).isEqualTo("PodDeleted");
+    awaitIdleReady("kubectl", 1);
+  }
+}

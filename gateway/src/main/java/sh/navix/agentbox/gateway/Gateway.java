@@ -19,7 +19,11 @@ import org.slf4j.LoggerFactory;
 import sh.navix.agentbox.api.bus.Bus;
 import sh.navix.agentbox.api.cache.ClusterCache;
 import sh.navix.agentbox.gateway.dev.DevMode;
+import sh.navix.agentbox.api.history.HistoryStore;
 import sh.navix.agentbox.gateway.http.ApiVerticle;
+import sh.navix.agentbox.reconciler.ReconcilerOptions;
+import sh.navix.agentbox.reconciler.Reconcilers;
+import sh.navix.agentbox.reconciler.history.H2HistoryStore;
 
 /**
  * One gateway process: a Vert.x instance with Prometheus metrics, a Kubernetes client, the cluster
@@ -38,6 +42,9 @@ public final class Gateway {
   private ClusterCache cache;
   private ApiVerticle api;
   private String apiDeployment;
+  private HistoryStore history;
+  private volatile Reconcilers reconcilers;
+  private volatile boolean stopping;
 
   private Gateway(GatewayOptions options) {
     this.options = options;
@@ -87,6 +94,10 @@ public final class Gateway {
         .compose(cfg -> {
           client = new KubernetesClientBuilder().withConfig(cfg).build();
           LOG.info("Kubernetes API at {}", cfg.getMasterUrl());
+          return H2HistoryStore.open(vertx, options.historyFile(), options.historyRetention);
+        })
+        .compose(h -> {
+          history = h;
           cache = ClusterCache.create(vertx, client, options.namespace, RESYNC);
           api = new ApiVerticle(options.host, options.apiPort, options.shutdownGrace, cache::synced, registry);
           return vertx.deployVerticle(api);
@@ -94,10 +105,37 @@ public final class Gateway {
         .compose(id -> {
           apiDeployment = id;
           // Readiness follows the cache; /healthz answers meanwhile.
-          cache.start().onSuccess(v -> LOG.info("ready: cluster cache synced {} ms after JVM start",
-              System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime()));
+          cache.start()
+              .onSuccess(v -> LOG.info("ready: cluster cache synced {} ms after JVM start",
+                  System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime()))
+              .compose(v -> Reconcilers.start(vertx, client, cache, history, registry, reconcilerOptions()))
+              .onSuccess(r -> {
+                reconcilers = r;
+                if (stopping) {
+                  r.stop(); // stop() ran while the lifecycle side was still starting
+                }
+              })
+              .onFailure(e -> LOG.error("lifecycle side failed to start: {}", e.toString(), e));
           return Future.succeededFuture();
         });
+  }
+
+  private ReconcilerOptions reconcilerOptions() {
+    ReconcilerOptions o = new ReconcilerOptions();
+    o.leaseNamespace = options.leaseNamespace;
+    o.identity = options.identity != null ? options.identity
+        : (System.getenv().getOrDefault("HOSTNAME", "agentbox") + "-" + java.util.UUID.randomUUID().toString().substring(0, 6));
+    o.scaleDownProtection = options.scaleDownProtection;
+    return o;
+  }
+
+  /** The lifecycle side, once started (null before the cache synced). */
+  public Reconcilers reconcilers() {
+    return reconcilers;
+  }
+
+  public HistoryStore history() {
+    return history;
   }
 
   public Vertx vertx() {
@@ -128,11 +166,15 @@ public final class Gateway {
    */
   public Future<Void> stop() {
     LOG.info("shutting down (grace {})", options.shutdownGrace);
+    stopping = true;
     if (api != null) {
       api.beginShutdown();
     }
-    Future<Void> undeploy = apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment);
+    // Hand the Lease back first, so a standby takes over while this process drains.
+    Future<Void> lifecycle = reconcilers == null ? Future.succeededFuture() : reconcilers.stop();
+    Future<Void> undeploy = lifecycle.eventually(() -> apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment));
     Future<Void> drained = undeploy
+        .eventually(() -> history == null ? Future.succeededFuture() : history.close())
         .eventually(() -> cache == null ? Future.succeededFuture() : cache.stop())
         .eventually(() -> {
           if (client != null) {

@@ -25,6 +25,10 @@ public final class GatewayOptions {
           new Setting("--home", "AGENTBOX_HOME", "state directory (default ~/.agentbox)"),
           new Setting("--namespace", "AGENTBOX_NAMESPACE", "only watch this namespace (default: all namespaces)"),
           new Setting("--shutdown-grace", "AGENTBOX_SHUTDOWN_GRACE", "how long SIGTERM waits for in-flight requests, e.g. 20s (default 20s)"),
+          new Setting("--lease-namespace", "AGENTBOX_LEASE_NAMESPACE", "namespace of the leader-election Lease (default: $POD_NAMESPACE, else default)"),
+          new Setting("--identity", "AGENTBOX_IDENTITY", "this replica's name in the Lease (default: $HOSTNAME plus a random suffix)"),
+          new Setting("--scale-down-protection", "AGENTBOX_SCALE_DOWN_PROTECTION", "how long an idle pod marked for scale-down stays claimable, e.g. 10s (default 10s)"),
+          new Setting("--history-retention", "AGENTBOX_HISTORY_RETENTION", "how long sandbox history records are kept, e.g. 720h; 0 keeps them forever (default 720h)"),
           new Setting("--dev-api-port", "AGENTBOX_DEV_API_PORT", "dev mode: embedded Kubernetes API port, 0 = any free port (default 6443)"),
           new Setting("--dev-pull-delay", "AGENTBOX_DEV_PULL_DELAY", "dev mode: simulated image pull time, e.g. 300ms (default 300ms)"));
 
@@ -37,6 +41,12 @@ public final class GatewayOptions {
   /** Null watches all namespaces. */
   public String namespace;
   public Duration shutdownGrace = Duration.ofSeconds(20);
+  /** Null: $POD_NAMESPACE, else "default". */
+  public String leaseNamespace;
+  /** Null: $HOSTNAME (the pod name in Kubernetes) plus a random suffix. */
+  public String identity;
+  public Duration scaleDownProtection = Duration.ofSeconds(10);
+  public Duration historyRetention = Duration.ofDays(30);
   public boolean dev;
   public int devApiPort = 6443;
   public Duration devPullDelay = Duration.ofMillis(300);
@@ -78,6 +88,10 @@ public final class GatewayOptions {
     if (o.host == null) {
       o.host = o.dev ? "127.0.0.1" : "0.0.0.0";
     }
+    if (o.leaseNamespace == null) {
+      String podNs = env.get("POD_NAMESPACE");
+      o.leaseNamespace = podNs == null || podNs.isBlank() ? "default" : podNs.trim();
+    }
     return o;
   }
 
@@ -91,6 +105,10 @@ public final class GatewayOptions {
         case "--home" -> home = Path.of(v.startsWith("~/") ? System.getProperty("user.home") + v.substring(1) : v);
         case "--namespace" -> namespace = v.isBlank() ? null : v;
         case "--shutdown-grace" -> shutdownGrace = sh.navix.agentbox.api.GoDuration.parse(v);
+        case "--lease-namespace" -> leaseNamespace = v.isBlank() ? null : v;
+        case "--identity" -> identity = v.isBlank() ? null : v;
+        case "--scale-down-protection" -> scaleDownProtection = sh.navix.agentbox.api.GoDuration.parse(v);
+        case "--history-retention" -> historyRetention = sh.navix.agentbox.api.GoDuration.parse(v);
         case "--dev-api-port" -> devApiPort = port(v);
         case "--dev-pull-delay" -> devPullDelay = sh.navix.agentbox.api.GoDuration.parse(v);
         default -> throw new IllegalStateException(s.flag());
@@ -114,6 +132,11 @@ public final class GatewayOptions {
     return p;
   }
 
+  /** The embedded history database ({@code .mv.db} is appended by H2). */
+  public Path historyFile() {
+    return home.resolve("history").resolve("sandboxes");
+  }
+
   /** Directory for dev-mode files such as the kubeconfig. */
   public Path devDir() {
     return home.resolve("dev");
@@ -125,7 +148,7 @@ public final class GatewayOptions {
     b.append("  dev   run on an embedded Kubernetes (API server + simulated node) with a demo pool\n\n");
     b.append("Flags (each also an environment variable):\n");
     for (Setting s : SETTINGS) {
-      b.append(String.format(Locale.ROOT, "  %-18s %-26s %s%n", s.flag(), s.env(), s.help()));
+      b.append(String.format(Locale.ROOT, "  %-24s %-32s %s%n", s.flag(), s.env(), s.help()));
     }
     b.append("Without 'dev' the gateway uses $KUBECONFIG, ~/.kube/config or the in-cluster service account.\n");
     return b.toString();

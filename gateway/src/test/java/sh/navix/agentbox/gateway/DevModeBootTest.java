@@ -96,9 +96,14 @@ class DevModeBootTest {
     assertThat(kubeconfig).exists();
     try (KubernetesClient client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(Files.readString(kubeconfig))).build()) {
       assertThat(client.resources(SandboxTemplate.class).withName("demo").get()).isNotNull();
-      SandboxPool pool = client.resources(SandboxPool.class).inNamespace("default").withName("demo").get();
+      // The pool reconciler copies the named template into the pool and creates the warm pods.
+      SandboxPool pool = await("demo pool resolved", Duration.ofSeconds(30), () -> {
+        SandboxPool p = client.resources(SandboxPool.class).inNamespace("default").withName("demo").get();
+        return p.getSpec().getTemplate() != null ? p : null;
+      });
       assertThat(pool.getSpec().getReplicas()).isEqualTo(3);
       assertThat(pool.getSpec().getIdleImage()).isEqualTo("agentbox/idle:dev");
+      assertThat(pool.getSpec().getRuntimes()).extracting(r -> r.getName()).containsExactly("http");
 
       List<Pod> ready = await("3 ready demo pods", Duration.ofSeconds(30), () -> {
         List<Pod> pods = client.pods().inNamespace("default").withLabel(Labels.SANDBOX_POOL, "demo").list().getItems();

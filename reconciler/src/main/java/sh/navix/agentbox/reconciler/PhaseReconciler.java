@@ -135,6 +135,7 @@ public final class PhaseReconciler extends VerticleBase {
     if (!Pods.hasFinalizer(p, Finalizers.SANDBOX_PROTECTION)) {
       return Future.succeededFuture();
     }
-    return lifecycle.finish(PodTransitions.deletedFromOutside(p, lifecycle.clock().instant()));
+    boolean poolGone = lifecycle.cache().pool(Pods.namespace(p), Pods.pool(p)).map(Pods::deleting).orElse(true);
+    return lifecycle.finish(PodTransitions.deletedFromOutside(p, poolGone ? "PoolDeleted" : "PodDeleted", lifecycle.clock().instant()));
   }
 }

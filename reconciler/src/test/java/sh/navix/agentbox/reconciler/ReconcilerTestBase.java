@@ -108,8 +108,14 @@ abstract class ReconcilerTestBase {
     }
 
     /** Stops as on SIGTERM: reconcilers (Lease released), cache, history, client. */
+    private boolean closed;
+
     @Override
     public void close() throws Exception {
+      if (closed) {
+        return;
+      }
+      closed = true;
       reconcilers.stop().await(10, TimeUnit.SECONDS);
       cache.stop().await(10, TimeUnit.SECONDS);
       history.close().await(10, TimeUnit.SECONDS);
@@ -119,6 +125,7 @@ abstract class ReconcilerTestBase {
 
     /** Dies without any cleanup, as on SIGKILL: the Lease stays until it expires. */
     void kill() throws Exception {
+      closed = true;
       client.close();
       history.close().await(10, TimeUnit.SECONDS);
       vertx.close().await(10, TimeUnit.SECONDS);

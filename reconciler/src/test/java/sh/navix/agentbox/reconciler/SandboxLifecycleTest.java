@@ -251,11 +251,7 @@ class SandboxLifecycleTest extends ReconcilerTestBase {
 
   @Test
   void externallyDeletedRunningSandboxIsRecordedBeforeThePodGoes() throws Exception {
-    pool("kubectl", "life", 1, null);
-    Pod idle = awaitIdleReady("kubectl", 1).get(0);
-    String name = idle.getMetadata().getName();
-    claim(idle, "sbxdel1", "example/sandbox:2", null, null);
-    awaitPod(name, "running", p -> Pods.inPhase(p, SandboxPhase.RUNNING));
+    String name = runningSandbox("kubectl", "sbxdel1");
 
     admin.pods().inNamespace("default").withName(name).delete(); // kubectl delete pod
     await("pod gone", Duration.ofSeconds(20), () -> pod(name) == null ? true : null);
@@ -263,5 +259,55 @@ class SandboxLifecycleTest extends ReconcilerTestBase {
     assertThat(record.status()).isEqualTo(SandboxStatus.FAILED);
     assertThat(record.failureReason()).isEqualTo("PodDeleted");
     awaitIdleReady("kubectl", 1);
+  }
+
+  /** A one-pod pool with a running sandbox on it; returns the pod name. */
+  static String runningSandbox(String pool, String sandboxId) {
+    pool(pool, "life", 1, null);
+    Pod idle = awaitIdleReady(pool, 1).get(0);
+    claim(idle, sandboxId, "example/sandbox:2", null, null);
+    return awaitPod(idle.getMetadata().getName(), "running", p -> Pods.inPhase(p, SandboxPhase.RUNNING)).getMetadata().getName();
+  }
+
+  /** Writes pod status as a kubelet reporting the failure would (JSON Patch on the pod). */
+  static void kubeletReports(String pod, String jsonPatch) {
+    admin.pods().inNamespace("default").withName(pod)
+        .patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON), jsonPatch);
+  }
+
+  @Test
+  void evictedRunningSandboxFailsAndThePodIsReplaced() throws Exception {
+    String name = runningSandbox("evict", "sbxevict1");
+    kubeletReports(name, "[{\"op\":\"replace\",\"path\":\"/status/phase\",\"value\":\"Failed\"},"
+        + "{\"op\":\"add\",\"path\":\"/status/reason\",\"value\":\"Evicted\"},"
+        + "{\"op\":\"add\",\"path\":\"/status/message\",\"value\":\"The node was low on resource: memory.\"}]");
+    await("pod replaced", Duration.ofSeconds(20), () -> pod(name) == null ? true : null);
+    Sandbox record = gateway.record("sbxevict1");
+    assertThat(record.status()).isEqualTo(SandboxStatus.FAILED);
+    assertThat(record.failureReason()).isEqualTo("Evicted");
+    assertThat(record.failureMessage()).contains("low on resource");
+    awaitIdleReady("evict", 1);
+  }
+
+  @Test
+  void oomKilledSandboxFailsWithExitCode137() throws Exception {
+    String name = runningSandbox("oom", "sbxoom1");
+    kubeletReports(name, "[{\"op\":\"add\",\"path\":\"/status/containerStatuses/0/lastState\","
+        + "\"value\":{\"terminated\":{\"reason\":\"OOMKilled\",\"exitCode\":137}}}]");
+    await("pod replaced", Duration.ofSeconds(20), () -> pod(name) == null ? true : null);
+    Sandbox record = gateway.record("sbxoom1");
+    assertThat(record.status()).isEqualTo(SandboxStatus.FAILED);
+    assertThat(record.failureReason()).isEqualTo("OOMKilled");
+    assertThat(record.exitCode()).isEqualTo(137);
+  }
+
+  @Test
+  void idlePodThatFailsIsReplaced() throws Exception {
+    pool("badidle", "life", 1, null);
+    Pod idle = awaitIdleReady("badidle", 1).get(0);
+    String name = idle.getMetadata().getName();
+    kubeletReports(name, "[{\"op\":\"replace\",\"path\":\"/status/phase\",\"value\":\"Failed\"}]");
+    await("pod replaced", Duration.ofSeconds(20), () -> pod(name) == null ? true : null);
+    awaitIdleReady("badidle", 1);
   }
 }

@@ -225,9 +225,10 @@ public final class PodTransitions {
 
   /**
    * A claimed pod deleted before its sandbox was released: a starting sandbox is Canceled, a
-   * running one Failed with reason PodDeleted. Pods already stopping or failed keep their record.
+   * running one Failed with {@code reason} (PodDeleted, PoolDeleted). Pods already stopping or
+   * failed keep their record.
    */
-  public static Pod deletedFromOutside(Pod live, Instant now) {
+  public static Pod deletedFromOutside(Pod live, String reason, Instant now) {
     SandboxPhase phase = Pods.phase(live).orElse(null);
     if (Pods.sandboxId(live) == null || (phase != SandboxPhase.STARTING && phase != SandboxPhase.RUNNING)
         || Pods.annotation(live, Annotations.STOP_REASON) != null) {
@@ -237,8 +238,10 @@ public final class PodTransitions {
     Map<String, String> ann = annotations(p);
     ann.put(Annotations.STOP_REASON, (phase == SandboxPhase.STARTING ? SandboxStopReason.Canceled : SandboxStopReason.Failed).name());
     ann.put(Annotations.TERMINATED_AT, rfc3339(now));
-    ann.putIfAbsent(Annotations.FAILURE_REASON, "PodDeleted");
-    ann.putIfAbsent(Annotations.FAILURE_MESSAGE, "the pod was deleted before the sandbox was released");
+    ann.putIfAbsent(Annotations.FAILURE_REASON, reason);
+    ann.putIfAbsent(Annotations.FAILURE_MESSAGE, "PoolDeleted".equals(reason)
+        ? "the pool was deleted before the sandbox was released"
+        : "the pod was deleted before the sandbox was released");
     return p;
   }
 

@@ -1,6 +1,5 @@
 package sh.navix.agentbox.gateway.dev;
 
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -11,17 +10,13 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.SandboxPool;
 import sh.navix.agentbox.api.crd.SandboxTemplate;
 import sh.navix.agentbox.devcluster.DevCluster;
 import sh.navix.agentbox.devcluster.DevClusterOptions;
 import sh.navix.agentbox.gateway.GatewayOptions;
-import sh.navix.agentbox.reconciler.WarmPods;
 
 /**
  * Dev mode: starts the embedded cluster, writes its kubeconfig to {@code $AGENTBOX_HOME/dev/kubeconfig}
@@ -76,29 +71,15 @@ public final class DevMode {
     return Future.fromCompletionStage(done);
   }
 
+  /**
+   * Applies the demo template and a pool that names it; the pool reconciler copies the template
+   * into the pool and creates the warm pods, as it would for any pool.
+   */
   static void applyDemo(KubernetesClient client) {
     SandboxTemplate template = client.resource(load("/dev/demo-template.yaml", SandboxTemplate.class)).create();
-    SandboxPool pool = load("/dev/demo-pool.yaml", SandboxPool.class);
-    // A pool copies its template at creation time, so later template edits do not reach live pods.
-    pool.getSpec().setTemplate(template.getSpec().getTemplate());
-    pool.getSpec().setIdleImage(template.getSpec().getIdleImage());
-    pool.getSpec().setRuntimes(template.getSpec().getRuntimes());
-    Map<String, String> ann = new HashMap<>(pool.getMetadata().getAnnotations() == null ? Map.of() : pool.getMetadata().getAnnotations());
-    ann.put(Annotations.POOL_TEMPLATE_NAME, template.getMetadata().getName());
-    if (template.getSpec().getVersion() != null) {
-      ann.put(Annotations.POOL_TEMPLATE_VERSION, template.getSpec().getVersion());
-    }
-    pool.getMetadata().setAnnotations(ann);
-    pool = client.resource(pool).create();
+    SandboxPool pool = client.resource(load("/dev/demo-pool.yaml", SandboxPool.class)).create();
     LOG.info("applied demo template {} and pool {}/{} ({} replicas)", template.getMetadata().getName(),
         pool.getMetadata().getNamespace(), pool.getMetadata().getName(), pool.getSpec().getReplicas());
-
-    // TEMPORARY dev-mode shortcut (foundation issue): create the demo pods directly until the
-    // pool reconciler exists; it goes when the reconciler lands.
-    for (int i = 0; i < pool.getSpec().getReplicas(); i++) {
-      Pod pod = WarmPods.newIdlePod(pool, WarmPods.newPodName(pool.getMetadata().getName()));
-      client.pods().inNamespace(pool.getMetadata().getNamespace()).resource(pod).create();
-    }
   }
 
   private static <T> T load(String resource, Class<T> type) {

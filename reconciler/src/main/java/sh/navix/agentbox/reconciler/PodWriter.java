@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import sh.navix.agentbox.api.crd.SandboxPool;
@@ -16,37 +17,45 @@ import sh.navix.agentbox.api.crd.SandboxPool;
 public final class PodWriter {
   private final Vertx vertx;
   private final KubernetesClient client;
+  private final MeterRegistry registry;
 
-  public PodWriter(Vertx vertx, KubernetesClient client) {
+  public PodWriter(Vertx vertx, KubernetesClient client, MeterRegistry registry) {
     this.vertx = vertx;
     this.client = client;
+    this.registry = registry;
+  }
+
+  /** Counts one API write by verb and outcome (ok, conflict, notfound, error). */
+  private <T> Future<T> counted(String verb, Future<T> f) {
+    return f.andThen(ar -> registry.counter("agentbox_kube_writes_total", "verb", verb,
+        "outcome", ar.succeeded() ? "ok" : conflict(ar.cause()) ? "conflict" : gone(ar.cause()) ? "notfound" : "error").increment());
   }
 
   /** CAS update of a pod derived from a cached copy. */
   public Future<Pod> update(Pod changed) {
-    return vertx.executeBlocking(() -> client.pods().inNamespace(changed.getMetadata().getNamespace()).resource(changed).update(), false);
+    return counted("update", vertx.executeBlocking(() -> client.pods().inNamespace(changed.getMetadata().getNamespace()).resource(changed).update(), false));
   }
 
   public Future<Pod> create(Pod pod) {
-    return vertx.executeBlocking(() -> client.pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).create(), false);
+    return counted("create", vertx.executeBlocking(() -> client.pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).create(), false));
   }
 
   /** Deletes a pod; a pod already gone counts as deleted. */
   public Future<Void> delete(String namespace, String name) {
-    return vertx.executeBlocking(() -> {
+    return counted("delete", vertx.<Void>executeBlocking(() -> {
       client.pods().inNamespace(namespace).withName(name).delete();
       return null;
-    }, false);
+    }, false));
   }
 
   /** Writes a pool's status subresource. */
   public Future<SandboxPool> updateStatus(SandboxPool pool) {
-    return vertx.executeBlocking(() -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).updateStatus(), false);
+    return counted("update_status", vertx.executeBlocking(() -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).updateStatus(), false));
   }
 
   /** CAS update of a pool's spec/metadata. */
   public Future<SandboxPool> updatePool(SandboxPool pool) {
-    return vertx.executeBlocking(() -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).update(), false);
+    return counted("update_pool", vertx.executeBlocking(() -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).update(), false));
   }
 
   /** Whether {@code e} is a 409: someone else changed the object first. */

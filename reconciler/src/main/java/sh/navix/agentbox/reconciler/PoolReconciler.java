@@ -41,6 +41,10 @@ public final class PoolReconciler extends VerticleBase {
   private final Map<String, Set<String>> expected = new HashMap<>();
   /** Pools to look at again on the next tick (scale-down windows running, creates in flight). */
   private final Set<String> watchlist = new HashSet<>();
+  /** Pool key → when its status was last written, for the write interval. */
+  private final Map<String, Long> statusWritten = new HashMap<>();
+  /** Pools whose status changed inside the interval and still needs writing. */
+  private final Set<String> statusDue = new HashSet<>();
   private KeyedQueue queue;
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private long resyncTimer = -1;
@@ -61,7 +65,10 @@ public final class PoolReconciler extends VerticleBase {
       }
     }));
     resyncTimer = vertx.setPeriodic(0, options.resync.toMillis(), id -> resyncAll());
-    tickTimer = vertx.setPeriodic(options.tick.toMillis(), id -> new ArrayList<>(watchlist).forEach(queue::submit));
+    tickTimer = vertx.setPeriodic(options.tick.toMillis(), id -> {
+      new ArrayList<>(watchlist).forEach(queue::submit);
+      new ArrayList<>(statusDue).forEach(queue::submit);
+    });
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList());
   }
 
@@ -94,6 +101,8 @@ public final class PoolReconciler extends VerticleBase {
     if (cached.isEmpty() || Pods.deleting(cached.get())) {
       watchlist.remove(key);
       expected.remove(key);
+      statusDue.remove(key);
+      statusWritten.remove(key);
       Future<?> removal = deleteAll(key, pods);
       return cached.isEmpty() ? removal : removal.compose(v -> writeStatus(cached.get(), pods));
     }
@@ -221,10 +230,21 @@ public final class PoolReconciler extends VerticleBase {
   }
 
   private Future<?> writeStatus(SandboxPool pool, List<Pod> pods) {
+    String key = PodWriter.key(pool);
     SandboxPoolStatus status = PoolStatuses.compute(pool, pods, lifecycle.clock().instant());
     if (pool.getStatus() != null && Json.mapper().valueToTree(pool.getStatus()).equals(Json.mapper().valueToTree(status))) {
+      statusDue.remove(key);
       return Future.succeededFuture();
     }
+    long now = System.nanoTime();
+    Long last = statusWritten.get(key);
+    boolean phaseChanged = pool.getStatus() == null || pool.getStatus().getPhase() != status.getPhase();
+    if (!phaseChanged && last != null && now - last < options.statusInterval.toNanos()) {
+      statusDue.add(key); // a tick writes the latest counts once the interval has passed
+      return Future.succeededFuture();
+    }
+    statusDue.remove(key);
+    statusWritten.put(key, now);
     SandboxPool copy = Serialization.clone(pool);
     copy.setStatus(status);
     return lifecycle.writer().updateStatus(copy).recover(e -> PodWriter.gone(e) ? Future.succeededFuture() : Future.failedFuture(e));

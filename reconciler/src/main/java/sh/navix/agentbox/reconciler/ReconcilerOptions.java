@@ -10,6 +10,8 @@ public final class ReconcilerOptions {
   public Duration tick = Duration.ofSeconds(1);
   /** How long an idle pod chosen for scale-down stays claimable before it is deleted. */
   public Duration scaleDownProtection = Duration.ofSeconds(10);
+  /** A pool's status is written at most this often (the last change is always written). */
+  public Duration statusInterval = Duration.ofSeconds(1);
   /** Most pods one pool creates in one pass. */
   public int createBurst = 100;
 

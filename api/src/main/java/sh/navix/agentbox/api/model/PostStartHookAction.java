@@ -7,6 +7,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 public record PostStartHookAction(ExecHookAction exec, HttpPostHookAction httpPost) {
 
   /** Whether exactly one action kind is set. */
+  @com.fasterxml.jackson.annotation.JsonIgnore
   public boolean isValid() {
     return (exec == null) != (httpPost == null);
   }

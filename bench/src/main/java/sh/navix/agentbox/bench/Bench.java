@@ -1,0 +1,28 @@
+package sh.navix.agentbox.bench;
+
+import java.util.Arrays;
+
+/** {@code java -jar agentbox-bench.jar <benchmark> [flags]}; see bench/RESULTS.md for the commands. */
+public final class Bench {
+  private Bench() {}
+
+  /** Held so the level sticks: the mock API server logs every request through JUL at INFO. */
+  private static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+
+  public static void main(String[] args) throws Exception {
+    MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
+    if (args.length == 0) {
+      System.err.println("usage: java -jar agentbox-bench.jar reconcile [--pools N] [--pods N] [--steady-seconds N] [--gateway-jar PATH]");
+      System.exit(2);
+    }
+    String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    switch (args[0]) {
+      case "reconcile" -> ReconcileBench.run(rest);
+      default -> {
+        System.err.println("unknown benchmark " + args[0]);
+        System.exit(2);
+      }
+    }
+    System.exit(0);
+  }
+}

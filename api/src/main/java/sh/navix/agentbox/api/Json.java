@@ -3,6 +3,9 @@ package sh.navix.agentbox.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.cfg.CoercionAction;
+import tools.jackson.databind.cfg.CoercionInputShape;
+import tools.jackson.databind.type.LogicalType;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -19,6 +22,17 @@ public final class Json {
           .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
           .changeDefaultPropertyInclusion(
               v -> v.withValueInclusion(JsonInclude.Include.NON_NULL))
+          // No silent coercion: 5 is not "5", "true" is not true, 1.5 is not 1.
+          .withCoercionConfig(LogicalType.Textual, c -> c
+              .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+              .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+              .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
+          .withCoercionConfig(LogicalType.Boolean, c -> c
+              .setCoercion(CoercionInputShape.String, CoercionAction.Fail)
+              .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail))
+          .withCoercionConfig(LogicalType.Integer, c -> c
+              .setCoercion(CoercionInputShape.String, CoercionAction.Fail)
+              .setCoercion(CoercionInputShape.Float, CoercionAction.Fail))
           .build();
 
   /** The shared mapper; thread-safe. */

@@ -12,12 +12,13 @@ public final class Bench {
   public static void main(String[] args) throws Exception {
     MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
     if (args.length == 0) {
-      System.err.println("usage: java -jar agentbox-bench.jar reconcile [--pools N] [--pods N] [--steady-seconds N] [--gateway-jar PATH]");
+      System.err.println("usage: java -jar agentbox-bench.jar reconcile [--pools N] [--pods N] [--steady-seconds N] [--gateway-jar PATH]\n       java -jar agentbox-bench.jar claims [--claims N per concurrency level] [--gateway-jar PATH]");
       System.exit(2);
     }
     String[] rest = Arrays.copyOfRange(args, 1, args.length);
     switch (args[0]) {
       case "reconcile" -> ReconcileBench.run(rest);
+      case "claims" -> ClaimBench.run(rest);
       default -> {
         System.err.println("unknown benchmark " + args[0]);
         System.exit(2);

@@ -8,7 +8,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.vertx.core.Vertx;
 import java.lang.management.ManagementFactory;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -30,6 +29,7 @@ import java.util.function.BooleanSupplier;
 import sh.navix.agentbox.api.crd.SandboxPool;
 import sh.navix.agentbox.api.crd.SandboxPoolPhase;
 import sh.navix.agentbox.api.crd.SandboxPoolSpec;
+import sh.navix.agentbox.devcluster.Await;
 import sh.navix.agentbox.devcluster.DevCluster;
 import sh.navix.agentbox.devcluster.DevClusterOptions;
 
@@ -64,18 +64,8 @@ final class ReconcileBench {
     double peerSeconds = peer(admin, pools * pods);
     log("peer: %d pods created directly and Ready in %.1f s", pools * pods, peerSeconds);
 
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    ProcessBuilder pb = new ProcessBuilder(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g", "-jar", jar.toString(),
-        "--host", "127.0.0.1", "--api-port", Integer.toString(port), "--home", work.resolve("home").toString()))
-        .redirectErrorStream(true).redirectOutput(work.resolve("gateway.log").toFile());
-    pb.environment().put("KUBECONFIG", kubeconfig.toString());
-    pb.environment().put("AGENTBOX_LOG_LEVEL", "WARN");
-    Process gateway = pb.start();
-    String base = "http://127.0.0.1:" + port;
+    GatewayProcess gateway = GatewayProcess.start(jar, kubeconfig, work);
+    String base = gateway.base();
     try {
       await("gateway leads", Duration.ofSeconds(60), () -> metric(base, "agentbox_leader") == 1.0);
 
@@ -93,12 +83,12 @@ final class ReconcileBench {
       // Let the last status writes and one resync pass settle, then measure a quiet window.
       await("settle", Duration.ofSeconds(60), sinceAtLeast(Instant.now(), Duration.ofSeconds(35)));
       double w0 = metric(base, "agentbox_kube_writes_total");
-      Duration cpu0 = gateway.toHandle().info().totalCpuDuration().orElse(Duration.ZERO);
+      Duration cpu0 = gateway.process().toHandle().info().totalCpuDuration().orElse(Duration.ZERO);
       Instant s0 = Instant.now();
       await("steady window", Duration.ofSeconds(steady + 30), sinceAtLeast(s0, Duration.ofSeconds(steady)));
       double wall = Duration.between(s0, Instant.now()).toMillis() / 1000.0;
       double writesPerMinute = (metric(base, "agentbox_kube_writes_total") - w0) * 60 / wall;
-      double cpuPercent = (gateway.toHandle().info().totalCpuDuration().orElse(Duration.ZERO).minus(cpu0).toMillis() / 10.0) / wall;
+      double cpuPercent = (gateway.process().toHandle().info().totalCpuDuration().orElse(Duration.ZERO).minus(cpu0).toMillis() / 10.0) / wall;
       double heapMb = metric(base, "jvm_memory_used_bytes{area=\"heap\"") / (1024 * 1024);
       long podCount = admin.resources(SandboxPool.class).inNamespace("default").list().getItems().stream()
           .mapToLong(p -> p.getStatus().getIdleReplicas()).sum();
@@ -111,8 +101,7 @@ final class ReconcileBench {
       System.out.printf(Locale.ROOT, "%nmachine: %d cores, JVM %s; date %s%n", Runtime.getRuntime().availableProcessors(),
           System.getProperty("java.version"), Instant.now().toString().substring(0, 10));
     } finally {
-      gateway.toHandle().destroy();
-      gateway.waitFor(30, TimeUnit.SECONDS);
+      gateway.close();
       cluster.stop().await(60, TimeUnit.SECONDS);
       vertx.close().await(30, TimeUnit.SECONDS);
     }
@@ -187,23 +176,9 @@ final class ReconcileBench {
     return () -> !Instant.now().isBefore(start.plus(d));
   }
 
-  static void await(String what, Duration timeout, BooleanSupplier done) throws InterruptedException {
-    Instant deadline = Instant.now().plus(timeout);
-    while (true) {
-      boolean ok;
-      try {
-        ok = done.getAsBoolean();
-      } catch (RuntimeException e) {
-        ok = false;
-      }
-      if (ok) {
-        return;
-      }
-      if (Instant.now().isAfter(deadline)) {
-        throw new IllegalStateException("timed out after " + timeout + " waiting for " + what);
-      }
-      TimeUnit.MILLISECONDS.sleep(500); // poll interval of a deadline-bounded wait
-    }
+  static void await(String what, Duration timeout, BooleanSupplier done) {
+    // Polls every 500 ms: the probes LIST objects, which loads the mock API server being measured.
+    Await.until(what, timeout, Duration.ofMillis(500), () -> done.getAsBoolean() ? Boolean.TRUE : null);
   }
 
   static Map<String, String> flags(String[] args) {

@@ -39,22 +39,7 @@ abstract class DevClusterTestBase {
 
   /** Polls {@code probe} until it returns non-null, failing after {@code timeout}. */
   static <T> T await(String what, Duration timeout, Supplier<T> probe) {
-    Instant deadline = Instant.now().plus(timeout);
-    while (true) {
-      T v = probe.get();
-      if (v != null) {
-        return v;
-      }
-      if (Instant.now().isAfter(deadline)) {
-        throw new AssertionError("timed out after " + timeout + " waiting for " + what);
-      }
-      try {
-        TimeUnit.MILLISECONDS.sleep(20); // poll interval of a deadline-bounded wait
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    return sh.navix.agentbox.devcluster.Await.until(what, timeout, probe);
   }
 
   static Pod createPod(String name, String image, List<String> finalizers) {

@@ -21,6 +21,9 @@ import sh.navix.agentbox.api.cache.ClusterCache;
 import sh.navix.agentbox.gateway.dev.DevMode;
 import sh.navix.agentbox.api.history.HistoryStore;
 import sh.navix.agentbox.gateway.http.ApiVerticle;
+import sh.navix.agentbox.gateway.http.SandboxApi;
+import sh.navix.agentbox.scheduler.ClaimScheduler;
+import sh.navix.agentbox.scheduler.SchedulerOptions;
 import sh.navix.agentbox.reconciler.ReconcilerOptions;
 import sh.navix.agentbox.reconciler.Reconcilers;
 import sh.navix.agentbox.reconciler.history.H2HistoryStore;
@@ -45,6 +48,7 @@ public final class Gateway {
   private HistoryStore history;
   private volatile Reconcilers reconcilers;
   private volatile boolean stopping;
+  private volatile String schedulerDeployment;
 
   private Gateway(GatewayOptions options) {
     this.options = options;
@@ -99,7 +103,11 @@ public final class Gateway {
         .compose(h -> {
           history = h;
           cache = ClusterCache.create(vertx, client, options.namespace, RESYNC);
-          api = new ApiVerticle(options.host, options.apiPort, options.shutdownGrace, cache::synced, registry);
+          SandboxApi.Settings settings = new SandboxApi.Settings(options.namespace == null ? "default" : options.namespace,
+              options.defaultClaimWait.compareTo(options.maxClaimWait) > 0 ? options.maxClaimWait : options.defaultClaimWait,
+              options.maxClaimWait, options.sandboxDomain, options.proxyPort, ClaimScheduler.DEFAULT_STARTUP_TIMEOUT);
+          api = new ApiVerticle(options.host, options.apiPort, options.shutdownGrace, cache::synced, registry,
+              (v, router) -> new SandboxApi(v, cache, history, client, settings).routes(router));
           return vertx.deployVerticle(api);
         })
         .compose(id -> {
@@ -108,7 +116,11 @@ public final class Gateway {
           cache.start()
               .onSuccess(v -> LOG.info("ready: cluster cache synced {} ms after JVM start",
                   System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime()))
-              .compose(v -> Reconcilers.start(vertx, client, cache, history, registry, reconcilerOptions()))
+              .compose(v -> vertx.deployVerticle(new ClaimScheduler(client, cache, registry, new SchedulerOptions())))
+              .compose(sid -> {
+                schedulerDeployment = sid;
+                return Reconcilers.start(vertx, client, cache, history, registry, reconcilerOptions());
+              })
               .onSuccess(r -> {
                 reconcilers = r;
                 if (stopping) {
@@ -172,7 +184,9 @@ public final class Gateway {
     }
     // Hand the Lease back first, so a standby takes over while this process drains.
     Future<Void> lifecycle = reconcilers == null ? Future.succeededFuture() : reconcilers.stop();
-    Future<Void> undeploy = lifecycle.eventually(() -> apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment));
+    // Queued creates get a clean 503 at once instead of waiting out their budget during the drain.
+    Future<Void> scheduler = lifecycle.eventually(() -> schedulerDeployment == null ? Future.succeededFuture() : vertx.undeploy(schedulerDeployment));
+    Future<Void> undeploy = scheduler.eventually(() -> apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment));
     Future<Void> drained = undeploy
         .eventually(() -> history == null ? Future.succeededFuture() : history.close())
         .eventually(() -> cache == null ? Future.succeededFuture() : cache.stop())

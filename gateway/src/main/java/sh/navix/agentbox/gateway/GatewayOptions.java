@@ -29,6 +29,8 @@ public final class GatewayOptions {
           new Setting("--identity", "AGENTBOX_IDENTITY", "this replica's name in the Lease (default: $HOSTNAME plus a random suffix)"),
           new Setting("--scale-down-protection", "AGENTBOX_SCALE_DOWN_PROTECTION", "how long an idle pod marked for scale-down stays claimable, e.g. 10s (default 10s)"),
           new Setting("--history-retention", "AGENTBOX_HISTORY_RETENTION", "how long sandbox history records are kept, e.g. 720h; 0 keeps them forever (default 720h)"),
+          new Setting("--max-claim-wait", "AGENTBOX_MAX_CLAIM_WAIT", "longest a create waits for an idle pod (caps waitTimeoutSeconds; default 300s)"),
+          new Setting("--sandbox-domain", "AGENTBOX_SANDBOX_DOMAIN", "domain of sandbox host names <port>-<id>.<domain> (default sandbox.localhost)"),
           new Setting("--dev-api-port", "AGENTBOX_DEV_API_PORT", "dev mode: embedded Kubernetes API port, 0 = any free port (default 6443)"),
           new Setting("--dev-pull-delay", "AGENTBOX_DEV_PULL_DELAY", "dev mode: simulated image pull time, e.g. 300ms (default 300ms)"));
 
@@ -47,6 +49,10 @@ public final class GatewayOptions {
   public String identity;
   public Duration scaleDownProtection = Duration.ofSeconds(10);
   public Duration historyRetention = Duration.ofDays(30);
+  /** How long a create waits in the queue by default, and at most. */
+  public Duration defaultClaimWait = Duration.ofSeconds(30);
+  public Duration maxClaimWait = Duration.ofMinutes(5);
+  public String sandboxDomain = "sandbox.localhost";
   public boolean dev;
   public int devApiPort = 6443;
   public Duration devPullDelay = Duration.ofMillis(300);
@@ -109,6 +115,8 @@ public final class GatewayOptions {
         case "--identity" -> identity = v.isBlank() ? null : v;
         case "--scale-down-protection" -> scaleDownProtection = sh.navix.agentbox.api.GoDuration.parse(v);
         case "--history-retention" -> historyRetention = sh.navix.agentbox.api.GoDuration.parse(v);
+        case "--max-claim-wait" -> maxClaimWait = sh.navix.agentbox.api.GoDuration.parse(v);
+        case "--sandbox-domain" -> sandboxDomain = v;
         case "--dev-api-port" -> devApiPort = port(v);
         case "--dev-pull-delay" -> devPullDelay = sh.navix.agentbox.api.GoDuration.parse(v);
         default -> throw new IllegalStateException(s.flag());

@@ -58,22 +58,7 @@ class DevModeBootTest {
   }
 
   static <T> T await(String what, Duration timeout, Supplier<T> probe) {
-    Instant deadline = Instant.now().plus(timeout);
-    while (true) {
-      T v = probe.get();
-      if (v != null) {
-        return v;
-      }
-      if (Instant.now().isAfter(deadline)) {
-        throw new AssertionError("timed out after " + timeout + " waiting for " + what);
-      }
-      try {
-        TimeUnit.MILLISECONDS.sleep(50); // poll interval of a deadline wait, not synchronisation
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    return sh.navix.agentbox.devcluster.Await.until(what, timeout, probe);
   }
 
   @Test

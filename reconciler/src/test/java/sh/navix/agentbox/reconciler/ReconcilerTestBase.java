@@ -210,26 +210,6 @@ abstract class ReconcilerTestBase {
 
   /** Polls {@code probe} until it returns non-null, failing after {@code timeout}. */
   static <T> T await(String what, Duration timeout, Supplier<T> probe) {
-    Instant deadline = Instant.now().plus(timeout);
-    while (true) {
-      T v;
-      try {
-        v = probe.get();
-      } catch (RuntimeException e) {
-        v = null;
-      }
-      if (v != null) {
-        return v;
-      }
-      if (Instant.now().isAfter(deadline)) {
-        throw new AssertionError("timed out after " + timeout + " waiting for " + what);
-      }
-      try {
-        TimeUnit.MILLISECONDS.sleep(50); // poll interval of a deadline-bounded wait
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    return sh.navix.agentbox.devcluster.Await.until(what, timeout, probe);
   }
 }

@@ -17,7 +17,7 @@ import sh.navix.agentbox.api.model.Sandbox;
 public final class Bus {
   private Bus() {}
 
-  /** Request/reply, API to scheduler: {@link ClaimRequest} → {@link Sandbox} or an ApiError failure. */
+  /** Request/reply, API to scheduler: {@link ClaimRequest} → {@link ClaimReply} (a sandbox, or the error to answer). */
   public static final String CLAIM = "agentbox.claim";
   /** Request/reply, API and timeouts to the lifecycle writer: {@link ReleaseRequest} → {@link Sandbox}. */
   public static final String RELEASE = "agentbox.release";
@@ -28,8 +28,14 @@ public final class Bus {
   /** Publish, reconciler to API waiters and hook dispatcher: {@link SandboxRunning}. */
   public static final String SANDBOX_RUNNING = "agentbox.sandbox.running";
 
-  /** Ask for an idle pod of a pool; wait up to {@code waitBudget} in the pool's FIFO queue. */
-  public record ClaimRequest(String requestId, CreateSandboxInput input, Duration waitBudget) {}
+  /**
+   * Ask for an idle pod of a pool for sandbox {@code sandboxId}; wait up to {@code waitBudget} in
+   * the pool's FIFO queue.
+   */
+  public record ClaimRequest(String sandboxId, CreateSandboxInput input, Duration waitBudget) {}
+
+  /** The outcome of a claim: the sandbox (Starting), or the error the caller gets (with its detail). */
+  public record ClaimReply(Sandbox sandbox, sh.navix.agentbox.api.model.ApiError error) {}
 
   /** Release a sandbox; {@code reason} is the stop reason to record (e.g. Released). */
   public record ReleaseRequest(String namespace, String sandboxId, String reason, String failureReason) {}
@@ -45,7 +51,7 @@ public final class Bus {
   public record SandboxRunning(Sandbox sandbox) {}
 
   private static final List<Class<?>> MESSAGE_TYPES =
-      List.of(ClaimRequest.class, ReleaseRequest.class, PodChanged.class, PoolChanged.class, SandboxRunning.class, Sandbox.class);
+      List.of(ClaimRequest.class, ClaimReply.class, ReleaseRequest.class, PodChanged.class, PoolChanged.class, SandboxRunning.class, Sandbox.class);
 
   /**
    * Registers pass-by-reference codecs for the message types, so they travel without

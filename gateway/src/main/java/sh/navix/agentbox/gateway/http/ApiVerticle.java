@@ -32,10 +32,18 @@ public final class ApiVerticle extends VerticleBase {
   private final Duration shutdownGrace;
   private final BooleanSupplier ready;
   private final PrometheusMeterRegistry registry;
+  private final java.util.function.BiConsumer<io.vertx.core.Vertx, Router> routes;
   private HttpServer server;
   private volatile boolean stopping;
 
   public ApiVerticle(String host, int port, Duration shutdownGrace, BooleanSupplier ready, PrometheusMeterRegistry registry) {
+    this(host, port, shutdownGrace, ready, registry, (v, r) -> {});
+  }
+
+  /** {@code routes} adds the {@code /v1} routes on the verticle's own Vert.x context. */
+  public ApiVerticle(String host, int port, Duration shutdownGrace, BooleanSupplier ready, PrometheusMeterRegistry registry,
+      java.util.function.BiConsumer<io.vertx.core.Vertx, Router> routes) {
+    this.routes = routes;
     this.host = host;
     this.port = port;
     this.shutdownGrace = shutdownGrace;
@@ -74,6 +82,9 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/readyz").handler(this::readyz);
     router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
     router.get("/openapi.json").handler(ctx -> ctx.response().putHeader("content-type", "application/json").end(openapi));
+    routes.accept(vertx, router);
+    router.errorHandler(400, ctx -> error(ctx, ctx.failure() instanceof ApiError e ? e : ApiError.badRequest("bad request")));
+    router.errorHandler(413, ctx -> error(ctx, ApiError.badRequest("request body too large")));
     router.errorHandler(404, ctx -> error(ctx, ApiError.notFound("no route for " + ctx.request().method() + " " + ctx.request().path())));
     router.errorHandler(405, ctx -> error(ctx, new ApiError(405, "method " + ctx.request().method() + " not allowed on " + ctx.request().path(), null, null, null)));
     router.errorHandler(500, ctx -> {

@@ -1,0 +1,197 @@
+package sh.navix.agentbox.bench;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.vertx.core.Vertx;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import sh.navix.agentbox.api.crd.SandboxPool;
+import sh.navix.agentbox.devcluster.DevCluster;
+import sh.navix.agentbox.devcluster.DevClusterOptions;
+
+/**
+ * Claim latency as an HTTP client sees it: the shipped gateway jar (its own process) against the
+ * dev cluster, {@code POST /v1/sandboxes} with {@code waitForRunning: false} at concurrency 1, 16
+ * and 64 on a pool large enough that no request waits for a pod. The peer, in the same run: the
+ * embedded API server's raw compare-and-swap update rate at concurrency 64 on as many pods, which
+ * is the ceiling for claims.
+ */
+final class ClaimBench {
+  private ClaimBench() {}
+
+  static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  static void run(String[] args) throws Exception {
+    Map<String, String> a = ReconcileBench.flags(args);
+    int perLevel = Integer.parseInt(a.getOrDefault("--claims", "400"));
+    Path jar = Path.of(a.getOrDefault("--gateway-jar", "gateway/target/agentbox-gateway.jar"));
+    int[] levels = {1, 16, 64};
+    int warmup = 100;
+    int poolSize = warmup + perLevel * levels.length;
+
+    Path work = Files.createTempDirectory("agentbox-claim-bench");
+    Vertx vertx = Vertx.vertx();
+    DevCluster cluster = DevCluster.start(vertx, new DevClusterOptions().setApiPort(0)).await(60, TimeUnit.SECONDS);
+    KubernetesClient admin = cluster.client();
+    Path kubeconfig = cluster.writeKubeconfig(work.resolve("kubeconfig"));
+    ReconcileBench.log("dev cluster at %s; pool of %d pods, %d claims per level", cluster.masterUrl(), poolSize, perLevel);
+
+    GatewayProcess gateway = GatewayProcess.start(jar, kubeconfig, work);
+    String base = gateway.base();
+    try {
+      ReconcileBench.await("gateway leads", Duration.ofSeconds(60), () -> ReconcileBench.metric(base, "agentbox_leader") == 1.0);
+      // The peer first, on as many pods as the pool will have: the mock API server's cost grows
+      // with the number of objects it holds, so both see the same count.
+      double ceiling = casRate(admin, poolSize, 64, 2000);
+      ReconcileBench.log("peer: raw CAS update rate %.0f/s", ceiling);
+      admin.resource(ReconcileBench.pool("bench", poolSize)).create();
+      ReconcileBench.await("pool warm", Duration.ofMinutes(20), () -> {
+        SandboxPool p = admin.resources(SandboxPool.class).inNamespace("default").withName("bench").get();
+        return p.getStatus() != null && p.getStatus().getIdleReplicas() != null && p.getStatus().getIdleReplicas() == poolSize
+            && p.getStatus().getUnavailableIdleReplicas() == 0;
+      });
+      ReconcileBench.log("pool warm: %d idle pods", poolSize);
+
+      run(base, warmup, 8); // JIT and connection warm-up, not reported
+      List<String> rows = new ArrayList<>();
+      for (int c : levels) {
+        Result r = run(base, perLevel, c);
+        rows.add(String.format(Locale.ROOT, "| %d | %d | %.1f | %.1f | %.1f | %.0f | %d |", c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, r.failed));
+        ReconcileBench.log("concurrency %d: %s", c, rows.get(rows.size() - 1));
+      }
+      System.out.println();
+      System.out.println("| concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | non-201 |");
+      System.out.println("|---|---|---|---|---|---|---|");
+      rows.forEach(System.out::println);
+      System.out.printf(Locale.ROOT, "%nPeer, same run: raw CAS pod updates on the embedded API server at concurrency 64: %.0f/s%n", ceiling);
+      System.out.printf(Locale.ROOT, "machine: %d cores, JVM %s; date %s%n", Runtime.getRuntime().availableProcessors(),
+          System.getProperty("java.version"), Instant.now().toString().substring(0, 10));
+    } finally {
+      gateway.close();
+      cluster.stop().await(60, TimeUnit.SECONDS);
+      vertx.close().await(30, TimeUnit.SECONDS);
+    }
+  }
+
+  record Result(int ok, int failed, double[] millis, double perSecond) {
+    double pct(double p) {
+      if (millis.length == 0) {
+        return Double.NaN;
+      }
+      int i = (int) Math.ceil(p / 100.0 * millis.length) - 1;
+      return millis[Math.max(0, Math.min(millis.length - 1, i))];
+    }
+  }
+
+  /** {@code n} creates from {@code c} clients, each sending its next request when the last answered. */
+  static Result run(String base, int n, int c) throws Exception {
+    String body = "{\"poolName\":\"bench\",\"image\":\"bench/sandbox:2\",\"waitForRunning\":false,\"waitTimeoutSeconds\":5}";
+    AtomicInteger next = new AtomicInteger();
+    AtomicInteger failed = new AtomicInteger();
+    double[] millis = new double[n];
+    AtomicInteger done = new AtomicInteger();
+    ExecutorService clients = Executors.newFixedThreadPool(c);
+    Instant t0 = Instant.now();
+    List<Future<?>> fs = new ArrayList<>();
+    for (int k = 0; k < c; k++) {
+      fs.add(clients.submit(() -> {
+        for (int i; (i = next.getAndIncrement()) < n; ) {
+          long s = System.nanoTime();
+          try {
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes"))
+                .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 201) {
+              failed.incrementAndGet();
+            }
+          } catch (Exception e) {
+            failed.incrementAndGet();
+          }
+          millis[i] = (System.nanoTime() - s) / 1e6;
+          done.incrementAndGet();
+        }
+        return null;
+      }));
+    }
+    for (Future<?> f : fs) {
+      f.get();
+    }
+    double seconds = Duration.between(t0, Instant.now()).toNanos() / 1e9;
+    clients.shutdown();
+    double[] sorted = millis.clone();
+    Arrays.sort(sorted);
+    return new Result(n - failed.get(), failed.get(), sorted, n / seconds);
+  }
+
+  /** Compare-and-swap updates per second (PUT with the resourceVersion last read) on {@code pods} pods. */
+  static double casRate(KubernetesClient admin, int pods, int concurrency, int updates) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(16);
+    List<Future<?>> created = new ArrayList<>();
+    for (int i = 0; i < pods; i++) {
+      String name = String.format(Locale.ROOT, "cas-%05d", i);
+      created.add(pool.submit(() -> admin.pods().inNamespace("peer").resource(new PodBuilder()
+          .withNewMetadata().withName(name).withNamespace("peer").endMetadata()
+          .withNewSpec().addNewContainer().withName("c").withImage("bench/idle:1").endContainer().endSpec().build()).create()));
+    }
+    for (Future<?> f : created) {
+      f.get();
+    }
+    pool.shutdown();
+    ReconcileBench.await("peer pods Ready", Duration.ofMinutes(10), () -> admin.pods().inNamespace("peer").list().getItems().stream()
+        .filter(ReconcileBench::ready).count() == pods);
+    // Each client owns a disjoint set of pods and keeps the version its last write returned:
+    // every request is one compare-and-swap PUT, as a claim from the cache is.
+    Map<String, Pod> current = new java.util.concurrent.ConcurrentHashMap<>();
+    admin.pods().inNamespace("peer").list().getItems().forEach(p -> current.put(p.getMetadata().getName(), p));
+    List<String> names = new ArrayList<>(current.keySet());
+    ExecutorService clients = Executors.newFixedThreadPool(concurrency);
+    AtomicInteger next = new AtomicInteger();
+    Instant t0 = Instant.now();
+    List<Future<?>> fs = new ArrayList<>();
+    for (int k = 0; k < concurrency; k++) {
+      List<String> mine = new ArrayList<>();
+      for (int i = k; i < names.size(); i += concurrency) {
+        mine.add(names.get(i));
+      }
+      fs.add(clients.submit(() -> {
+        int round = 0;
+        while (next.getAndIncrement() < updates) {
+          String name = mine.get(round++ % mine.size());
+          Pod p = current.get(name);
+          p.getMetadata().setLabels(Map.of("n", Integer.toString(round)));
+          try {
+            current.put(name, admin.pods().inNamespace("peer").resource(p).update());
+          } catch (RuntimeException e) {
+            current.put(name, admin.pods().inNamespace("peer").withName(name).get()); // lost to a kubelet write: reread
+          }
+        }
+        return null;
+      }));
+    }
+    for (Future<?> f : fs) {
+      f.get();
+    }
+    double rate = updates / (Duration.between(t0, Instant.now()).toNanos() / 1e9);
+    clients.shutdown();
+    admin.pods().inNamespace("peer").delete();
+    ReconcileBench.await("peer pods gone", Duration.ofMinutes(10), () -> admin.pods().inNamespace("peer").list().getItems().isEmpty());
+    return rate;
+  }
+}

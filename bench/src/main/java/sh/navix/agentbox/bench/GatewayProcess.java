@@ -1,0 +1,32 @@
+package sh.navix.agentbox.bench;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The shipped gateway jar as its own process, pointed at a cluster by kubeconfig; its log goes to {@code work/gateway.log}. */
+record GatewayProcess(Process process, String base) implements AutoCloseable {
+
+  static GatewayProcess start(Path jar, Path kubeconfig, Path work) throws IOException {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    ProcessBuilder pb = new ProcessBuilder(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g", "-jar", jar.toString(),
+        "--host", "127.0.0.1", "--api-port", Integer.toString(port), "--home", work.resolve("home").toString()))
+        .redirectErrorStream(true).redirectOutput(work.resolve("gateway.log").toFile());
+    pb.environment().put("KUBECONFIG", kubeconfig.toString());
+    pb.environment().put("AGENTBOX_LOG_LEVEL", "WARN");
+    return new GatewayProcess(pb.start(), "http://127.0.0.1:" + port);
+  }
+
+  /** Stops it as Kubernetes would: SIGTERM, then wait. */
+  @Override
+  public void close() throws InterruptedException {
+    process.toHandle().destroy();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+}

@@ -1,0 +1,580 @@
+package sh.navix.agentbox.gateway.http;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import sh.navix.agentbox.api.Json;
+import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.cache.ClusterCache;
+import sh.navix.agentbox.api.crd.Annotations;
+import sh.navix.agentbox.api.crd.SandboxPhase;
+import sh.navix.agentbox.api.crd.SandboxPool;
+import sh.navix.agentbox.api.crd.SandboxRuntimeSpec;
+import sh.navix.agentbox.api.crd.SandboxTemplate;
+import sh.navix.agentbox.api.history.HistoryPage;
+import sh.navix.agentbox.api.history.HistoryQuery;
+import sh.navix.agentbox.api.history.HistoryStore;
+import sh.navix.agentbox.api.lifecycle.Pods;
+import sh.navix.agentbox.api.model.ApiError;
+import sh.navix.agentbox.api.model.CreateSandboxRequest;
+import sh.navix.agentbox.api.model.DeleteSandboxResult;
+import sh.navix.agentbox.api.model.ListSandboxesFilter;
+import sh.navix.agentbox.api.model.PoolStatusDetail;
+import sh.navix.agentbox.api.model.Sandbox;
+import sh.navix.agentbox.api.model.SandboxReadiness;
+import sh.navix.agentbox.api.model.SandboxStatus;
+import tools.jackson.core.JacksonException;
+
+/**
+ * {@code /v1} sandbox, pool and template routes. Creates go to the claim scheduler and releases to
+ * the lifecycle writer over the event bus; reads come from the cluster cache and the history
+ * store, never from a LIST against the API server.
+ */
+public final class SandboxApi {
+  /** Largest accepted request body. */
+  public static final long MAX_BODY = 256 * 1024;
+  static final Set<String> ALL_STATUSES = Set.of(SandboxStatus.STARTING, SandboxStatus.RUNNING, SandboxStatus.STOPPING,
+      SandboxStatus.COMPLETED, SandboxStatus.FAILED, SandboxStatus.CANCELED);
+
+  /** What the API needs to know about the process. */
+  public record Settings(String defaultNamespace, Duration defaultWait, Duration maxWait, String domain, int proxyPort,
+      Duration defaultStartupTimeout) {}
+
+  private final Vertx vertx;
+  private final ClusterCache cache;
+  private final HistoryStore history;
+  private final KubernetesClient client;
+  private final Settings settings;
+  private final SandboxViews views;
+  private final WebClient probes;
+  /** Idempotent creates in progress on this replica, by sandbox id. */
+  private final Map<String, Future<Sandbox>> creating = new HashMap<>();
+  /** waitForRunning requests by sandbox id. */
+  private final Map<String, List<Promise<Sandbox>>> runningWaiters = new HashMap<>();
+
+  public SandboxApi(Vertx vertx, ClusterCache cache, HistoryStore history, KubernetesClient client, Settings settings) {
+    this.vertx = vertx;
+    this.cache = cache;
+    this.history = history;
+    this.client = client;
+    this.settings = settings;
+    this.views = new SandboxViews(cache, settings.domain(), settings.proxyPort());
+    this.probes = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(2000).setIdleTimeout(5).setKeepAlive(false));
+    vertx.eventBus().<Bus.PodChanged>consumer(Bus.POD_CHANGED, m -> onPodChanged(m.body()));
+  }
+
+  /** Registers the routes on {@code router}. */
+  public void routes(Router router) {
+    router.route("/v1/*").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY).setHandleFileUploads(false));
+    router.post("/v1/sandboxes").handler(this::create);
+    router.get("/v1/sandboxes").handler(this::list);
+    router.get("/v1/sandboxes/:id").handler(this::get);
+    router.delete("/v1/sandboxes/:id").handler(this::delete);
+    router.put("/v1/sandboxes/:id/timeout").handler(this::setTimeout);
+    router.get("/v1/sandboxes/:id/is_ready").handler(this::isReady);
+    router.get("/v1/sandboxpools").handler(this::listPools);
+    router.get("/v1/sandboxpools/:name").handler(this::getPool);
+    router.get("/v1/templates").handler(this::listTemplates);
+    router.get("/v1/templates/:name").handler(this::getTemplate);
+  }
+
+  // ---------------------------------------------------------------- create
+
+  private void create(RoutingContext ctx) {
+    CreateSandboxRequest body = parse(ctx, CreateSandboxRequest.class);
+    CreateRequests.Validated v = CreateRequests.validate(body, settings.defaultNamespace(), settings.defaultWait(), settings.maxWait());
+    String key = ctx.request().getHeader("Idempotency-Key");
+    String id;
+    if (key != null) {
+      CreateRequests.idempotencyKey(key);
+      id = CreateRequests.idempotentSandboxId(v.input().namespace(), v.input().poolName(), key);
+    } else {
+      id = CreateRequests.newSandboxId();
+    }
+    Future<Sandbox> created = key == null ? claim(id, v) : idempotent(id, v);
+    created
+        .compose(s -> v.waitForRunning() && SandboxStatus.STARTING.equals(s.status()) ? awaitRunning(s, v) : Future.succeededFuture(s))
+        .onSuccess(s -> respond(ctx, 201, Map.of("sandbox", s)))
+        .onFailure(e -> fail(ctx, e));
+  }
+
+  /** With an Idempotency-Key: the sandbox it already names (live, in flight or ended), else a new claim. */
+  private Future<Sandbox> idempotent(String id, CreateRequests.Validated v) {
+    Optional<Pod> live = cache.podBySandboxId(id);
+    if (live.isPresent()) {
+      return Future.succeededFuture(views.live(live.get()).orElseThrow());
+    }
+    Future<Sandbox> inFlight = creating.get(id);
+    if (inFlight != null) {
+      return inFlight;
+    }
+    Future<Sandbox> f = history.get(id).compose(h -> h.isPresent() ? Future.succeededFuture(views.historical(h.get())) : claim(id, v));
+    creating.put(id, f);
+    return f.andThen(ar -> creating.remove(id));
+  }
+
+  private Future<Sandbox> claim(String id, CreateRequests.Validated v) {
+    long timeout = v.waitBudget().toMillis() + 30_000; // the scheduler answers at the budget; this is a backstop
+    return vertx.eventBus().<Bus.ClaimReply>request(Bus.CLAIM, new Bus.ClaimRequest(id, v.input(), v.waitBudget()),
+            new DeliveryOptions().setSendTimeout(timeout))
+        .recover(e -> Future.failedFuture(ApiError.serviceUnavailable("claim scheduler unavailable: " + e.getMessage())))
+        .compose(m -> m.body().error() != null ? Future.failedFuture(m.body().error()) : Future.succeededFuture(m.body().sandbox()));
+  }
+
+  /**
+   * Waits until the claimed sandbox runs (this replica's cache sees its pod Running), or fails
+   * with the reason it did not start (422), or gives up after its startup timeout (504).
+   */
+  private Future<Sandbox> awaitRunning(Sandbox starting, CreateRequests.Validated v) {
+    Promise<Sandbox> p = Promise.promise();
+    runningWaiters.computeIfAbsent(starting.sandboxId(), k -> new ArrayList<>()).add(p);
+    Duration limit = v.input().startupTimeout() != null ? v.input().startupTimeout()
+        : cache.pool(starting.namespace(), starting.poolName()).map(pool -> pool.getSpec().getDefaultStartupTimeout())
+            .map(CreateRequests::parseDurationOrNull).orElse(null);
+    if (limit == null) {
+      limit = settings.defaultStartupTimeout();
+    }
+    long timer = vertx.setTimer(limit.toMillis() + 5_000, t -> p.tryFail(new ApiError(504,
+        "sandbox " + starting.sandboxId() + " did not reach Running in time", null, Map.of("sandbox", starting), null)));
+    checkRunning(starting.sandboxId(), starting.podName(), starting.namespace());
+    return p.future().andThen(ar -> {
+      vertx.cancelTimer(timer);
+      List<Promise<Sandbox>> l = runningWaiters.get(starting.sandboxId());
+      if (l != null) {
+        l.remove(p);
+        if (l.isEmpty()) {
+          runningWaiters.remove(starting.sandboxId());
+        }
+      }
+    });
+  }
+
+  private void onPodChanged(Bus.PodChanged c) {
+    if (runningWaiters.isEmpty()) {
+      return;
+    }
+    Optional<Pod> pod = cache.pod(c.namespace(), c.podName());
+    String id = pod.map(Pods::sandboxId).orElse(null);
+    if (id != null && runningWaiters.containsKey(id)) {
+      checkRunning(id, c.podName(), c.namespace());
+    } else if (pod.isEmpty() || id == null) {
+      // The pod lost its sandbox (failed, deleted, recycled): settle whoever waited for it.
+      for (String waiting : List.copyOf(runningWaiters.keySet())) {
+        if (cache.podBySandboxId(waiting).isEmpty()) {
+          settleFromHistory(waiting);
+        }
+      }
+    }
+  }
+
+  private void checkRunning(String id, String podName, String namespace) {
+    Optional<Pod> pod = cache.podBySandboxId(id);
+    if (pod.isEmpty()) {
+      settleFromHistory(id);
+      return;
+    }
+    Pod p = pod.get();
+    if (Pods.inPhase(p, SandboxPhase.RUNNING)) {
+      complete(id, views.live(p).orElseThrow(), null);
+    } else if (Pods.inPhase(p, SandboxPhase.FAILED) || Pods.inPhase(p, SandboxPhase.STOPPING)) {
+      Sandbox s = views.live(p).orElseThrow();
+      complete(id, null, startFailure(s));
+    }
+  }
+
+  private void settleFromHistory(String id) {
+    history.get(id).onSuccess(h -> {
+      if (h.isPresent()) {
+        complete(id, null, startFailure(views.historical(h.get())));
+      }
+    });
+  }
+
+  private static ApiError startFailure(Sandbox s) {
+    String why = s.failureReason() != null ? s.failureReason() : s.statusDetail() != null ? s.statusDetail().getReason() : s.status();
+    return new ApiError(422, "sandbox " + s.sandboxId() + " did not start: " + why, null, Map.of("sandbox", s), null);
+  }
+
+  private void complete(String id, Sandbox s, ApiError e) {
+    List<Promise<Sandbox>> l = runningWaiters.get(id);
+    if (l == null) {
+      return;
+    }
+    for (Promise<Sandbox> p : List.copyOf(l)) {
+      if (e == null) {
+        p.tryComplete(s);
+      } else {
+        p.tryFail(e);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  private void list(RoutingContext ctx) {
+    ListSandboxesFilter f = filter(ctx);
+    List<Sandbox> live = cache.pods().stream()
+        .map(views::live).flatMap(Optional::stream)
+        .filter(s -> matches(s, f))
+        .sorted(Comparator.comparing((Sandbox s) -> s.claimedAt() == null ? "" : s.claimedAt()).reversed())
+        .toList();
+    Set<String> historyStatuses = f.statuses().isEmpty() ? Set.of()
+        : f.statuses().stream().filter(st -> !isLive(st)).collect(Collectors.toSet());
+    boolean wantHistory = f.statuses().isEmpty() || !historyStatuses.isEmpty();
+    // Live sandboxes first (they are the newest), then history, each newest first.
+    int fromLive = Math.max(0, Math.min(live.size() - f.offset(), f.limit()));
+    List<Sandbox> page = new ArrayList<>(live.subList(Math.min(f.offset(), live.size()), Math.min(f.offset(), live.size()) + fromLive));
+    int historyOffset = Math.max(0, f.offset() - live.size());
+    int historyLimit = f.limit() - page.size();
+    Future<HistoryPage> hist = !wantHistory ? Future.succeededFuture(new HistoryPage(List.of(), 0))
+        : history.query(new HistoryQuery(f.namespace(), f.poolName(), historyStatuses, f.team(), f.user(), historyLimit, historyOffset));
+    hist.onSuccess(h -> {
+          h.items().forEach(s -> page.add(views.historical(s)));
+          Map<String, Object> body = new LinkedHashMap<>();
+          body.put("sandboxes", page);
+          body.put("total", live.size() + h.total());
+          body.put("limit", f.limit());
+          body.put("offset", f.offset());
+          respond(ctx, 200, body);
+        })
+        .onFailure(e -> fail(ctx, e));
+  }
+
+  private static boolean isLive(String status) {
+    return status.equals(SandboxStatus.STARTING) || status.equals(SandboxStatus.RUNNING) || status.equals(SandboxStatus.STOPPING);
+  }
+
+  private static boolean matches(Sandbox s, ListSandboxesFilter f) {
+    return (f.namespace() == null || f.namespace().equals(s.namespace()))
+        && (f.poolName() == null || f.poolName().equals(s.poolName()))
+        && (f.statuses().isEmpty() || f.statuses().contains(s.status()))
+        && (f.team() == null || f.team().equals(s.team()))
+        && (f.user() == null || f.user().equals(s.user()));
+  }
+
+  private ListSandboxesFilter filter(RoutingContext ctx) {
+    String ns = query(ctx, "namespace");
+    String pool = query(ctx, "poolName");
+    if (ns != null) {
+      CreateRequests.name("namespace", ns);
+    }
+    if (pool != null) {
+      CreateRequests.name("poolName", pool);
+    }
+    Set<String> statuses = new LinkedHashSet<>();
+    String status = query(ctx, "status");
+    if (status != null) {
+      for (String st : status.split(",")) {
+        String t = st.trim();
+        if (!ALL_STATUSES.contains(t)) {
+          throw ApiError.badRequest("status '" + t + "' is not one of " + String.join(", ", new java.util.TreeSet<>(ALL_STATUSES)));
+        }
+        statuses.add(t);
+      }
+    }
+    int limit = intParam(ctx, "limit", ListSandboxesFilter.DEFAULT_LIMIT, 1, ListSandboxesFilter.MAX_LIMIT);
+    int offset = intParam(ctx, "offset", 0, 0, Integer.MAX_VALUE);
+    return new ListSandboxesFilter(ns, pool, statuses, query(ctx, "team"), query(ctx, "user"), limit, offset);
+  }
+
+  private void get(RoutingContext ctx) {
+    String id = sandboxId(ctx);
+    lookup(id).onSuccess(s -> respond(ctx, 200, Map.of("sandbox", s))).onFailure(e -> fail(ctx, e));
+  }
+
+  /** The live sandbox, else its history record, else 404. */
+  private Future<Sandbox> lookup(String id) {
+    Optional<Sandbox> live = cache.podBySandboxId(id).flatMap(views::live);
+    if (live.isPresent()) {
+      return Future.succeededFuture(live.get());
+    }
+    return history.get(id).compose(h -> h.isPresent() ? Future.succeededFuture(views.historical(h.get()))
+        : Future.failedFuture(ApiError.notFound("sandbox " + id + " not found")));
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  private void delete(RoutingContext ctx) {
+    String id = sandboxId(ctx);
+    Optional<Pod> pod = cache.podBySandboxId(id);
+    if (pod.isEmpty()) {
+      // Already ended: releasing twice is not an error.
+      history.get(id).onSuccess(h -> {
+        if (h.isEmpty()) {
+          fail(ctx, ApiError.notFound("sandbox " + id + " not found"));
+        } else {
+          Sandbox s = h.get();
+          respond(ctx, 202, new DeleteSandboxResult(s.sandboxId(), s.namespace(), s.poolName(), s.podName(), s.status()));
+        }
+      }).onFailure(e -> fail(ctx, e));
+      return;
+    }
+    vertx.eventBus().<Sandbox>request(Bus.RELEASE, new Bus.ReleaseRequest(null, id, null, null))
+        .onSuccess(m -> {
+          Sandbox s = m.body();
+          respond(ctx, 202, new DeleteSandboxResult(s.sandboxId(), s.namespace(), s.poolName(), s.podName(),
+              s.status() == null ? SandboxStatus.STOPPING : s.status()));
+        })
+        .onFailure(e -> fail(ctx, e instanceof ReplyException r && r.failureCode() == 404 ? ApiError.notFound("sandbox " + id + " not found")
+            : ApiError.serviceUnavailable("release failed: " + e.getMessage())));
+  }
+
+  /** A new idle timeout for a live sandbox, counted from now (as if it had just been active). */
+  private void setTimeout(RoutingContext ctx) {
+    String id = sandboxId(ctx);
+    JsonObject body;
+    try {
+      body = ctx.body().asJsonObject();
+    } catch (io.vertx.core.json.DecodeException e) {
+      throw ApiError.badRequest("the body must be {\"timeout\": <seconds or duration>}");
+    }
+    if (body == null || !body.containsKey("timeout") || body.size() != 1) {
+      throw ApiError.badRequest("the body must be {\"timeout\": <seconds or duration>}");
+    }
+    Duration timeout = CreateRequests.duration("timeout", Json.mapper().readTree(body.encode()).get("timeout"), CreateRequests.MAX_IDLE_TIMEOUT);
+    Optional<Pod> pod = cache.podBySandboxId(id).filter(p -> Pods.inPhase(p, SandboxPhase.RUNNING) || Pods.inPhase(p, SandboxPhase.STARTING));
+    if (pod.isEmpty()) {
+      throw ApiError.notFound("sandbox " + id + " is not running");
+    }
+    String ns = Pods.namespace(pod.get());
+    String name = Pods.name(pod.get());
+    Map<String, Object> ann = new HashMap<>();
+    ann.put(Annotations.IDLE_TIMEOUT, timeout == null ? null : Long.toString(timeout.toSeconds()));
+    ann.put(Annotations.LAST_ACTIVE, sh.navix.agentbox.api.lifecycle.PodTransitions.rfc3339(Instant.now()));
+    String patch = Json.encode(Map.of("metadata", Map.of("annotations", ann)));
+    vertx.executeBlocking(() -> client.pods().inNamespace(ns).withName(name).patch(
+            io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE), patch), false)
+        .onSuccess(p -> ctx.response().setStatusCode(204).end())
+        .onFailure(e -> fail(ctx, kubeError(e)));
+  }
+
+  /** Per-runtime readiness: each runtime's HTTP readinessProbe when it has one, else the pod's Ready condition. */
+  private void isReady(RoutingContext ctx) {
+    String id = sandboxId(ctx);
+    Optional<Pod> pod = cache.podBySandboxId(id);
+    if (pod.isEmpty()) {
+      throw ApiError.notFound("sandbox " + id + " not found");
+    }
+    Pod p = pod.get();
+    boolean running = Pods.inPhase(p, SandboxPhase.RUNNING);
+    List<SandboxRuntimeSpec> runtimes = cache.pool(Pods.namespace(p), Pods.pool(p))
+        .map(pool -> pool.getSpec().getRuntimes()).orElse(null);
+    Map<String, Future<SandboxReadiness.EndpointReadiness>> checks = new LinkedHashMap<>();
+    for (SandboxRuntimeSpec r : runtimes == null ? List.<SandboxRuntimeSpec>of() : runtimes) {
+      checks.put(r.getName(), readiness(p, r, running));
+    }
+    Future.join(new ArrayList<>(checks.values())).onComplete(x -> {
+      Map<String, SandboxReadiness.EndpointReadiness> endpoints = new LinkedHashMap<>();
+      checks.forEach((name, f) -> endpoints.put(name, f.result()));
+      boolean ready = running && Pods.ready(p) && endpoints.values().stream().allMatch(SandboxReadiness.EndpointReadiness::ready);
+      respond(ctx, 200, new SandboxReadiness(id, ready, endpoints));
+    });
+  }
+
+  private Future<SandboxReadiness.EndpointReadiness> readiness(Pod p, SandboxRuntimeSpec r, boolean running) {
+    if (!running) {
+      return Future.succeededFuture(new SandboxReadiness.EndpointReadiness(false, "sandbox is not running"));
+    }
+    var probe = r.getReadinessProbe();
+    if (probe == null || probe.getHttpGet() == null) {
+      boolean ready = Pods.ready(p);
+      return Future.succeededFuture(new SandboxReadiness.EndpointReadiness(ready, ready ? null : "pod is not Ready"));
+    }
+    var http = probe.getHttpGet();
+    int port = http.getPort() != null && http.getPort().getIntVal() != null ? http.getPort().getIntVal()
+        : r.getPort() == null ? 80 : r.getPort();
+    String path = http.getPath() == null ? "/" : http.getPath();
+    return probes.get(port, p.getStatus().getPodIP(), path).timeout(2000).send()
+        .map(resp -> resp.statusCode() >= 200 && resp.statusCode() < 400
+            ? new SandboxReadiness.EndpointReadiness(true, null)
+            : new SandboxReadiness.EndpointReadiness(false, "readiness probe answered " + resp.statusCode()))
+        .otherwise(e -> new SandboxReadiness.EndpointReadiness(false, "readiness probe failed: " + e.getMessage()));
+  }
+
+  // ---------------------------------------------------------------- pools and templates
+
+  private void listPools(RoutingContext ctx) {
+    String ns = query(ctx, "namespace");
+    List<Map<String, Object>> pools = cache.pools().stream()
+        .filter(p -> ns == null || ns.equals(p.getMetadata().getNamespace()))
+        .sorted(Comparator.comparing((SandboxPool p) -> p.getMetadata().getNamespace()).thenComparing(p -> p.getMetadata().getName()))
+        .map(this::poolView).toList();
+    respond(ctx, 200, Map.of("sandboxPools", pools, "total", pools.size()));
+  }
+
+  private void getPool(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    CreateRequests.name("name", name);
+    String ns = Optional.ofNullable(query(ctx, "namespace")).orElse(settings.defaultNamespace());
+    SandboxPool pool = cache.pool(ns, name).orElseThrow(() -> ApiError.notFound("pool " + ns + "/" + name + " not found"));
+    respond(ctx, 200, Map.of("sandboxPool", poolView(pool)));
+  }
+
+  private Map<String, Object> poolView(SandboxPool p) {
+    String ns = p.getMetadata().getNamespace();
+    String name = p.getMetadata().getName();
+    Map<String, Object> v = new LinkedHashMap<>();
+    v.put("name", name);
+    v.put("namespace", ns);
+    v.put("templateName", p.getSpec().getTemplateName());
+    v.put("templateVersion", Pods.annotation(p, Annotations.POOL_TEMPLATE_VERSION));
+    v.put("createdAt", p.getMetadata().getCreationTimestamp());
+    v.put("spec", p.getSpec());
+    v.put("status", p.getStatus());
+    // Live counts from the cache: fresher than the status subresource, which is throttled.
+    v.put("live", new PoolStatusDetail(
+        cache.pods(ns, name, SandboxPhase.IDLE).size(), cache.pods(ns, name, SandboxPhase.RUNNING).size(),
+        cache.pods(ns, name, SandboxPhase.STARTING).size(), cache.pods(ns, name, SandboxPhase.STOPPING).size(),
+        cache.pods(ns, name, SandboxPhase.FAILED).size(), null, null));
+    v.values().removeIf(java.util.Objects::isNull);
+    return v;
+  }
+
+  private void listTemplates(RoutingContext ctx) {
+    List<Map<String, Object>> templates = cache.templates().stream()
+        .sorted(Comparator.comparing(t -> t.getMetadata().getName()))
+        .map(SandboxApi::templateView).toList();
+    respond(ctx, 200, Map.of("templates", templates, "total", templates.size()));
+  }
+
+  private void getTemplate(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    SandboxTemplate t = cache.template(name).orElseThrow(() -> ApiError.notFound("template " + name + " not found"));
+    respond(ctx, 200, Map.of("template", templateView(t)));
+  }
+
+  private static Map<String, Object> templateView(SandboxTemplate t) {
+    Map<String, Object> v = new LinkedHashMap<>();
+    v.put("name", t.getMetadata().getName());
+    v.put("version", t.getSpec() == null ? null : t.getSpec().getVersion());
+    v.put("description", t.getSpec() == null ? null : t.getSpec().getDescription());
+    v.put("docs", Pods.annotation(t, Annotations.TEMPLATE_DOCS));
+    v.put("createdAt", t.getMetadata().getCreationTimestamp());
+    v.put("spec", t.getSpec());
+    v.values().removeIf(java.util.Objects::isNull);
+    return v;
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private static String sandboxId(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    if (id == null || !CreateRequests.SANDBOX_ID.matcher(id).matches()) {
+      throw ApiError.badRequest("'" + id + "' is not a sandbox id (lowercase letters and digits)");
+    }
+    return id;
+  }
+
+  private static <T> T parse(RoutingContext ctx, Class<T> type) {
+    String ct = ctx.request().getHeader("content-type");
+    if (ct != null && !ct.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+      throw new ApiError(415, "send the body as application/json", null, null, null);
+    }
+    String text = ctx.body() == null ? null : ctx.body().asString();
+    if (text == null || text.isBlank()) {
+      throw ApiError.badRequest("the request body must be a JSON object");
+    }
+    try {
+      return Json.decode(text, type);
+    } catch (JacksonException e) {
+      throw ApiError.badRequest("invalid request body: " + e.getOriginalMessage() + at(e));
+    }
+  }
+
+  private static String at(JacksonException e) {
+    String path = e.getPath().stream().map(r -> r.getPropertyName() != null ? r.getPropertyName() : "[" + r.getIndex() + "]")
+        .collect(Collectors.joining("."));
+    return path.isEmpty() ? "" : " (at " + path + ")";
+  }
+
+  private static String query(RoutingContext ctx, String name) {
+    List<String> all = ctx.queryParam(name);
+    if (all.size() > 1) {
+      throw ApiError.badRequest("query parameter " + name + " given more than once");
+    }
+    return all.isEmpty() || all.get(0).isBlank() ? null : all.get(0);
+  }
+
+  private static int intParam(RoutingContext ctx, String name, int dflt, int min, int max) {
+    String v = query(ctx, name);
+    if (v == null) {
+      return dflt;
+    }
+    try {
+      int i = Integer.parseInt(v);
+      if (i < min || i > max) {
+        throw ApiError.badRequest(name + " must be between " + min + " and " + max);
+      }
+      return i;
+    } catch (NumberFormatException e) {
+      throw ApiError.badRequest(name + " must be a whole number");
+    }
+  }
+
+  static ApiError kubeError(Throwable e) {
+    if (e instanceof KubernetesClientException k && k.getCode() == 404) {
+      return ApiError.notFound("sandbox not found");
+    }
+    if (e instanceof KubernetesClientException k && k.getCode() == 409) {
+      return ApiError.conflict("the sandbox changed meanwhile; retry");
+    }
+    return ApiError.serviceUnavailable("the Kubernetes API could not be reached: " + e.getMessage());
+  }
+
+  private static void respond(RoutingContext ctx, int status, Object body) {
+    if (ctx.response().ended()) {
+      return;
+    }
+    ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(Json.encode(body));
+  }
+
+  static void fail(RoutingContext ctx, Throwable e) {
+    ApiError err = e instanceof ApiError a ? a : ApiError.internal("internal error", e);
+    if (err.status() == 409 && err.getDetail() instanceof PoolStatusDetail d && d.retryAfter() != null) {
+      ctx.response().putHeader("Retry-After", Integer.toString(d.retryAfter()));
+    }
+    if (err.status() >= 500 && !(e instanceof ApiError)) {
+      org.slf4j.LoggerFactory.getLogger(SandboxApi.class).error("unhandled error on {} {}", ctx.request().method(), ctx.request().path(), e);
+    }
+    ApiVerticle.error(ctx, err);
+  }
+
+  /** Methods each /v1 path answers, for 405 responses and the OpenAPI route check. */
+  public static Map<String, List<HttpMethod>> routeTable() {
+    Map<String, List<HttpMethod>> m = new LinkedHashMap<>();
+    m.put("/v1/sandboxes", Arrays.asList(HttpMethod.POST, HttpMethod.GET));
+    m.put("/v1/sandboxes/{id}", Arrays.asList(HttpMethod.GET, HttpMethod.DELETE));
+    m.put("/v1/sandboxes/{id}/timeout", List.of(HttpMethod.PUT));
+    m.put("/v1/sandboxes/{id}/is_ready", List.of(HttpMethod.GET));
+    m.put("/v1/sandboxpools", List.of(HttpMethod.GET));
+    m.put("/v1/sandboxpools/{name}", List.of(HttpMethod.GET));
+    m.put("/v1/templates", List.of(HttpMethod.GET));
+    m.put("/v1/templates/{name}", List.of(HttpMethod.GET));
+    return m;
+  }
+}

@@ -1,0 +1,411 @@
+package sh.navix.agentbox.scheduler;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sh.navix.agentbox.api.Json;
+import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.cache.ClusterCache;
+import sh.navix.agentbox.api.crd.Annotations;
+import sh.navix.agentbox.api.crd.SandboxPhase;
+import sh.navix.agentbox.api.crd.SandboxPool;
+import sh.navix.agentbox.api.lifecycle.PodTransitions;
+import sh.navix.agentbox.api.lifecycle.Pods;
+import sh.navix.agentbox.api.lifecycle.SandboxRecords;
+import sh.navix.agentbox.api.model.ApiError;
+import sh.navix.agentbox.api.model.AvailablePoolSummary;
+import sh.navix.agentbox.api.model.AvailablePoolsDetail;
+import sh.navix.agentbox.api.model.CreateSandboxInput;
+import sh.navix.agentbox.api.model.PoolStatusDetail;
+import sh.navix.agentbox.api.model.Sandbox;
+import sh.navix.agentbox.api.model.SandboxStatus;
+
+/**
+ * The claim scheduler (one per replica, reached over {@link Bus#CLAIM}). Each pool has a FIFO
+ * queue; requests are handed idle pods in arrival order, each claimed with one compare-and-swap
+ * update of the pod as the cache last saw it. A 409 means another claimer (this replica or
+ * another) won that pod: the request goes back to the head of the queue and gets another pod.
+ * When no idle pod is left, requests wait, woken by pod events, until their wait budget runs
+ * out (409 with the pool's counts and a retry hint).
+ */
+public final class ClaimScheduler extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(ClaimScheduler.class);
+
+  private final KubernetesClient client;
+  private final ClusterCache cache;
+  private final MeterRegistry registry;
+  private final SchedulerOptions options;
+  private final Map<String, PoolQueue> queues = new HashMap<>();
+  /** Pods this replica is writing a claim to right now. */
+  private final Set<String> podsInFlight = new HashSet<>();
+  /** Pod key → resourceVersion at which this replica lost a claim race; skipped until it changes. */
+  private final Map<String, String> lostAt = new HashMap<>();
+  /** Pool key → time of the last create request served, and what was last written to the pool. */
+  private final Map<String, Instant> lastCreate = new HashMap<>();
+  private final Map<String, Instant> lastCreateWritten = new HashMap<>();
+  private final List<MessageConsumer<?>> consumers = new ArrayList<>();
+  private final List<Long> timers = new ArrayList<>();
+  private Counter conflicts;
+
+  public ClaimScheduler(KubernetesClient client, ClusterCache cache, MeterRegistry registry, SchedulerOptions options) {
+    this.client = client;
+    this.cache = cache;
+    this.registry = registry;
+    this.options = options;
+  }
+
+  /** One pool's FIFO queue of waiting claims. */
+  private final class PoolQueue {
+    final String namespace;
+    final String pool;
+    final ArrayDeque<Waiter> waiting = new ArrayDeque<>();
+    int inFlight;
+    int mirrored;
+    long mirroredAt;
+
+    PoolQueue(String namespace, String pool) {
+      this.namespace = namespace;
+      this.pool = pool;
+      Gauge.builder("agentbox_claim_queue_length", this, q -> q.waiting.size() + q.inFlight)
+          .description("Create requests waiting for an idle pod, per pool")
+          .tags("namespace", namespace, "pool", pool).register(registry);
+    }
+
+    String key() {
+      return namespace + "/" + pool;
+    }
+  }
+
+  /** A create request in a queue. */
+  private static final class Waiter {
+    final Bus.ClaimRequest request;
+    final Promise<Bus.ClaimReply> reply;
+    final long started = System.nanoTime();
+    long timer = -1;
+    boolean inFlight;
+    boolean done;
+
+    Waiter(Bus.ClaimRequest request, Promise<Bus.ClaimReply> reply) {
+      this.request = request;
+      this.reply = reply;
+    }
+  }
+
+  @Override
+  public Future<?> start() {
+    conflicts = Counter.builder("agentbox_claim_conflicts_total")
+        .description("Claims that lost a compare-and-swap race and took another pod").register(registry);
+    consumers.add(vertx.eventBus().<Bus.ClaimRequest>consumer(Bus.CLAIM, this::onClaim));
+    consumers.add(vertx.eventBus().<Bus.PodChanged>consumer(Bus.POD_CHANGED, m -> {
+      PoolQueue q = queues.get(m.body().namespace() + "/" + m.body().poolName());
+      if (q != null && !q.waiting.isEmpty()) {
+        drain(q);
+      }
+    }));
+    timers.add(vertx.setPeriodic(1000, id -> mirror()));
+    return Future.all(consumers.stream().map(MessageConsumer::completion).toList());
+  }
+
+  @Override
+  public Future<?> stop() {
+    timers.forEach(vertx::cancelTimer);
+    for (PoolQueue q : queues.values()) {
+      for (Waiter w : q.waiting) {
+        finish(w, new Bus.ClaimReply(null, ApiError.serviceUnavailable("gateway shutting down; retry")));
+      }
+      q.waiting.clear();
+    }
+    return Future.all(consumers.stream().map(MessageConsumer::unregister).toList());
+  }
+
+  private void onClaim(Message<Bus.ClaimRequest> m) {
+    Promise<Bus.ClaimReply> reply = Promise.promise();
+    reply.future().onComplete(ar -> m.reply(ar.succeeded() ? ar.result()
+        : new Bus.ClaimReply(null, ApiError.internal("claim failed", ar.cause()))));
+    Bus.ClaimRequest r = m.body();
+    CreateSandboxInput in = r.input();
+    if (!cache.synced()) {
+      reply.complete(new Bus.ClaimReply(null, ApiError.serviceUnavailable("the gateway has not synced with the Kubernetes API yet")));
+      return;
+    }
+    Optional<SandboxPool> pool = cache.pool(in.namespace(), in.poolName());
+    if (pool.isEmpty() || Pods.deleting(pool.get())) {
+      reply.complete(new Bus.ClaimReply(null, ApiError.notFound(
+          "pool " + in.namespace() + "/" + in.poolName() + " not found", availablePools())));
+      return;
+    }
+    Optional<String> badContainer = unknownContainer(pool.get(), in);
+    if (badContainer.isPresent()) {
+      reply.complete(new Bus.ClaimReply(null, ApiError.badRequest("containerImages names container '" + badContainer.get()
+          + "', which pool " + in.poolName() + " does not have")));
+      return;
+    }
+    PoolQueue q = queues.computeIfAbsent(in.namespace() + "/" + in.poolName(), k -> new PoolQueue(in.namespace(), in.poolName()));
+    Waiter w = new Waiter(r, reply);
+    q.waiting.addLast(w);
+    long budget = Math.max(1, r.waitBudget().toMillis());
+    w.timer = vertx.setTimer(budget, t -> expire(q, w));
+    lastCreate.put(q.key(), Instant.now());
+    drain(q);
+  }
+
+  /** The budget ran out while the request still waited in the queue: 409 with the pool's counts. */
+  private void expire(PoolQueue q, Waiter w) {
+    if (w.done || w.inFlight) {
+      return; // a claim write in flight finishes first; it is never abandoned half-way
+    }
+    q.waiting.remove(w);
+    int idle = cache.pods(q.namespace, q.pool, SandboxPhase.IDLE).size();
+    int running = cache.pods(q.namespace, q.pool, SandboxPhase.RUNNING).size();
+    int starting = cache.pods(q.namespace, q.pool, SandboxPhase.STARTING).size();
+    int stopping = cache.pods(q.namespace, q.pool, SandboxPhase.STOPPING).size();
+    int failed = cache.pods(q.namespace, q.pool, SandboxPhase.FAILED).size();
+    int retryAfter = stopping > 0 ? 2 : 5;
+    String hint = stopping > 0
+        ? stopping + " sandboxes are being recycled; retry shortly"
+        : "all " + (running + starting) + " pods of the pool are busy; retry later or scale the pool up";
+    registry.timer("agentbox_claim_seconds", "outcome", "no_idle_pod").record(Duration.ofNanos(System.nanoTime() - w.started));
+    finish(w, new Bus.ClaimReply(null, ApiError.conflict("no idle pod in pool " + q.pool + " within "
+        + w.request.waitBudget().toSeconds() + "s", new PoolStatusDetail(idle, running, starting, stopping, failed, hint, retryAfter))));
+  }
+
+  /** Hands idle pods to waiters in queue order, several writes at once, each to a different pod. */
+  private void drain(PoolQueue q) {
+    while (!q.waiting.isEmpty() && q.inFlight < options.maxInFlightPerPool) {
+      Pod pod = pick(q);
+      if (pod == null) {
+        return; // woken again by the next pod event of this pool
+      }
+      Waiter w = q.waiting.pollFirst();
+      claim(q, w, pod);
+    }
+  }
+
+  private Pod pick(PoolQueue q) {
+    List<Pod> candidates = new ArrayList<>();
+    for (Pod p : cache.pods(q.namespace, q.pool, SandboxPhase.IDLE)) {
+      String key = q.namespace + "/" + Pods.name(p);
+      String lost = lostAt.get(key);
+      if (lost != null && lost.equals(p.getMetadata().getResourceVersion())) {
+        continue;
+      }
+      if (lost != null) {
+        lostAt.remove(key);
+      }
+      if (Pods.claimable(p) && !podsInFlight.contains(key)) {
+        candidates.add(p);
+      }
+    }
+    if (candidates.isEmpty()) {
+      return null;
+    }
+    // Pods not marked for scale-down first; among those a random one, so replicas rarely collide.
+    List<Pod> unmarked = candidates.stream().filter(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) == null).toList();
+    List<Pod> from = unmarked.isEmpty() ? candidates : unmarked;
+    return from.get(ThreadLocalRandom.current().nextInt(from.size()));
+  }
+
+  private void claim(PoolQueue q, Waiter w, Pod pod) {
+    String key = q.namespace + "/" + Pods.name(pod);
+    CreateSandboxInput in = w.request.input();
+    Optional<SandboxPool> pool = cache.pool(q.namespace, q.pool);
+    Duration startup = in.startupTimeout() != null ? in.startupTimeout()
+        : pool.map(p -> duration(p.getSpec().getDefaultStartupTimeout())).orElse(null);
+    Duration idle = in.idleTimeout() != null ? in.idleTimeout()
+        : pool.map(p -> duration(p.getSpec().getDefaultIdleTimeout())).orElse(null);
+    Pod claimed = PodTransitions.claim(pod, new PodTransitions.ClaimSpec(w.request.sandboxId(), images(pod, in), in.labels(),
+        in.annotations(), in.metadata(), startup == null ? DEFAULT_STARTUP_TIMEOUT : startup, idle, in.postStartHooks(),
+        in.team(), in.user(), Instant.now()));
+    w.inFlight = true;
+    podsInFlight.add(key);
+    q.inFlight++;
+    vertx.<Pod>executeBlocking(() -> client.pods().inNamespace(q.namespace).resource(claimed).update(), false)
+        .onComplete(ar -> {
+          podsInFlight.remove(key);
+          q.inFlight--;
+          w.inFlight = false;
+          if (ar.succeeded()) {
+            succeed(w, ar.result());
+          } else if (isConflict(ar.cause())) {
+            conflicts.increment();
+            lostAt.put(key, pod.getMetadata().getResourceVersion());
+            if (w.done) {
+              // (cannot happen: a waiter in flight does not expire) keep the invariant anyway
+              return;
+            }
+            q.waiting.addFirst(w); // first come, first served: it keeps its place
+            if (Duration.ofNanos(System.nanoTime() - w.started).compareTo(w.request.waitBudget()) >= 0) {
+              expire(q, w);
+            }
+          } else {
+            ambiguous(q, w, pod, ar.cause());
+          }
+          drain(q);
+        });
+  }
+
+  private void succeed(Waiter w, Pod claimed) {
+    vertx.cancelTimer(w.timer);
+    registry.timer("agentbox_claim_seconds", "outcome", "claimed").record(Duration.ofNanos(System.nanoTime() - w.started));
+    Sandbox s = SandboxRecords.of(claimed, SandboxStatus.STARTING, null, null);
+    finish(w, new Bus.ClaimReply(s, null));
+  }
+
+  /**
+   * The write failed without a verdict (API unreachable, timeout): it may or may not have been
+   * applied. The caller gets 503; if the pod turns out to hold this sandbox after all, it is
+   * released at once, so no pod stays claimed without a live request.
+   */
+  private void ambiguous(PoolQueue q, Waiter w, Pod pod, Throwable cause) {
+    vertx.cancelTimer(w.timer);
+    LOG.warn("claim of pod {}/{} for sandbox {} failed: {}", q.namespace, Pods.name(pod), w.request.sandboxId(), cause.toString());
+    registry.timer("agentbox_claim_seconds", "outcome", "api_error").record(Duration.ofNanos(System.nanoTime() - w.started));
+    finish(w, new Bus.ClaimReply(null, ApiError.serviceUnavailable("the Kubernetes API could not be reached: " + rootMessage(cause))));
+    String sandboxId = w.request.sandboxId();
+    long deadline = System.nanoTime() + options.ambiguousClaimWatch.toNanos();
+    vertx.setPeriodic(1000, 1000, id -> {
+      Optional<Pod> held = cache.podBySandboxId(sandboxId);
+      if (held.isPresent()) {
+        vertx.cancelTimer(id);
+        LOG.warn("sandbox {} was claimed on pod {} after its request failed: releasing it", sandboxId, Pods.name(held.get()));
+        vertx.eventBus().request(Bus.RELEASE, new Bus.ReleaseRequest(q.namespace, sandboxId, "Canceled", "ClaimAborted"));
+      } else if (System.nanoTime() > deadline) {
+        vertx.cancelTimer(id);
+      }
+    });
+  }
+
+  private void finish(Waiter w, Bus.ClaimReply reply) {
+    if (w.done) {
+      return;
+    }
+    w.done = true;
+    vertx.cancelTimer(w.timer);
+    w.reply.complete(reply);
+  }
+
+  /** container name → image for the claim; {@code image} means the first container. */
+  static Map<String, String> images(Pod pod, CreateSandboxInput in) {
+    Map<String, String> m = new HashMap<>();
+    if (in.containerImages() != null) {
+      m.putAll(in.containerImages());
+    }
+    if (in.image() != null && !in.image().isBlank()) {
+      m.put(pod.getSpec().getContainers().get(0).getName(), in.image());
+    }
+    return m;
+  }
+
+  static Optional<String> unknownContainer(SandboxPool pool, CreateSandboxInput in) {
+    if (in.containerImages() == null || in.containerImages().isEmpty()) {
+      return Optional.empty();
+    }
+    var template = pool.getSpec().getTemplate();
+    Set<String> names = new HashSet<>();
+    if (template != null && template.getSpec() != null && template.getSpec().getContainers() != null) {
+      template.getSpec().getContainers().forEach(c -> names.add(c.getName()));
+    }
+    return in.containerImages().keySet().stream().filter(n -> !names.contains(n)).findFirst();
+  }
+
+  private AvailablePoolsDetail availablePools() {
+    List<AvailablePoolSummary> pools = cache.pools().stream()
+        .filter(p -> !Pods.deleting(p))
+        .map(p -> new AvailablePoolSummary(p.getMetadata().getName(), p.getMetadata().getNamespace(),
+            cache.pods(p.getMetadata().getNamespace(), p.getMetadata().getName(), SandboxPhase.IDLE).size(),
+            cache.pods(p.getMetadata().getNamespace(), p.getMetadata().getName(), SandboxPhase.RUNNING).size(),
+            cache.pods(p.getMetadata().getNamespace(), p.getMetadata().getName(), SandboxPhase.STARTING).size()))
+        .sorted(Comparator.comparing(AvailablePoolSummary::namespace).thenComparing(AvailablePoolSummary::name))
+        .toList();
+    return new AvailablePoolsDetail(pools, pools.isEmpty() ? "no pools exist yet" : "use one of these poolName values");
+  }
+
+  /**
+   * Mirrors queue lengths to status.pendingRequests (at most every 3 s, on a 20 % change or a
+   * crossing of zero) and the last create time to the pool annotation (at most every 5 s).
+   */
+  private void mirror() {
+    long now = System.nanoTime();
+    for (PoolQueue q : queues.values()) {
+      int len = q.waiting.size() + q.inFlight;
+      boolean crossed = (len == 0) != (q.mirrored == 0);
+      boolean moved = Math.abs(len - q.mirrored) >= Math.max(1, options.pendingMirrorChange * q.mirrored);
+      if (len != q.mirrored && (crossed || moved) && now - q.mirroredAt >= options.pendingMirrorInterval.toNanos()) {
+        q.mirrored = len;
+        q.mirroredAt = now;
+        patchPool(q.namespace, q.pool, true, "{\"status\":{\"pendingRequests\":" + len + "}}");
+      }
+    }
+    for (Map.Entry<String, Instant> e : lastCreate.entrySet()) {
+      Instant written = lastCreateWritten.get(e.getKey());
+      if (written != null && (!e.getValue().isAfter(written)
+          || Duration.between(written, Instant.now()).compareTo(options.lastCreateFlushInterval) < 0)) {
+        continue;
+      }
+      lastCreateWritten.put(e.getKey(), e.getValue());
+      String[] nsName = e.getKey().split("/", 2);
+      patchPool(nsName[0], nsName[1], false, "{\"metadata\":{\"annotations\":{" + Json.encode(Annotations.LAST_SANDBOX_CREATE_TIME)
+          + ":" + Json.encode(PodTransitions.rfc3339(e.getValue())) + "}}}");
+    }
+  }
+
+  private void patchPool(String namespace, String name, boolean status, String mergePatch) {
+    vertx.executeBlocking(() -> {
+      var pool = client.resources(SandboxPool.class).inNamespace(namespace).withName(name);
+      return status ? pool.subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE), mergePatch)
+          : pool.patch(PatchContext.of(PatchType.JSON_MERGE), mergePatch);
+    }, false).onFailure(e -> LOG.debug("mirroring to pool {}/{} failed: {}", namespace, name, e.toString()));
+  }
+
+  /** Startup timeout of a create that names none, in a pool without defaultStartupTimeout. */
+  public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofMinutes(2);
+
+  private static Duration duration(String go) {
+    if (go == null || go.isBlank()) {
+      return null;
+    }
+    try {
+      Duration d = sh.navix.agentbox.api.GoDuration.parse(go);
+      return d.isZero() ? null : d;
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  static boolean isConflict(Throwable e) {
+    return e instanceof KubernetesClientException k && k.getCode() == 409;
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.getMessage() == null ? t.toString() : t.getMessage();
+  }
+}

@@ -1,0 +1,164 @@
+package sh.navix.agentbox.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.cache.ClusterCache;
+import sh.navix.agentbox.api.crd.Labels;
+import sh.navix.agentbox.api.crd.SandboxPhase;
+import sh.navix.agentbox.api.crd.SandboxPool;
+import sh.navix.agentbox.api.crd.SandboxPoolSpec;
+import sh.navix.agentbox.api.lifecycle.Pods;
+import sh.navix.agentbox.api.model.CreateSandboxInput;
+import sh.navix.agentbox.devcluster.DevCluster;
+import sh.navix.agentbox.devcluster.DevClusterOptions;
+import sh.navix.agentbox.reconciler.ReconcilerOptions;
+import sh.navix.agentbox.reconciler.Reconcilers;
+import sh.navix.agentbox.reconciler.history.H2HistoryStore;
+
+/**
+ * Two gateway replicas (each its own cache and scheduler) claim from one pool at once: more
+ * requests than idle pods. No pod may go to two sandboxes; every request ends with a sandbox or a
+ * 409; no pod is left starting without the request that claimed it.
+ */
+class ConcurrentClaimsTest {
+  @TempDir static Path home;
+  static Vertx clusterVertx;
+  static DevCluster cluster;
+  static final List<Replica> replicas = new ArrayList<>();
+
+  /** The claim side of one gateway process. */
+  static final class Replica {
+    final Vertx vertx = Vertx.vertx();
+    final KubernetesClient client;
+    final ClusterCache cache;
+    Reconcilers reconcilers;
+
+    Replica() throws Exception {
+      Bus.registerCodecs(vertx.eventBus());
+      Config config = new ConfigBuilder().withMasterUrl(cluster.masterUrl()).withRequestTimeout(10_000).build();
+      client = new KubernetesClientBuilder().withConfig(config).build();
+      cache = ClusterCache.create(vertx, client, null, Duration.ofMinutes(5));
+      cache.start().await(30, TimeUnit.SECONDS);
+      vertx.deployVerticle(new ClaimScheduler(client, cache, new SimpleMeterRegistry(), new SchedulerOptions())).await(10, TimeUnit.SECONDS);
+    }
+
+    Future<Bus.ClaimReply> claim(String id, String pool, Duration budget) {
+      CreateSandboxInput in = new CreateSandboxInput(pool, "default", "example/sandbox:2", null, null, null, null, null, null, null, null, null);
+      return vertx.eventBus().<Bus.ClaimReply>request(Bus.CLAIM, new Bus.ClaimRequest(id, in, budget), new DeliveryOptions().setSendTimeout(60_000))
+          .map(m -> m.body());
+    }
+  }
+
+  @BeforeAll
+  static void start() throws Exception {
+    clusterVertx = Vertx.vertx();
+    cluster = DevCluster.start(clusterVertx, new DevClusterOptions().setPullDelay(Duration.ofMillis(100))).await(30, TimeUnit.SECONDS);
+    Replica a = new Replica();
+    Replica b = new Replica();
+    replicas.add(a);
+    replicas.add(b);
+    ReconcilerOptions o = new ReconcilerOptions();
+    o.identity = "claims-test";
+    o.tick = Duration.ofMillis(100);
+    a.reconcilers = Reconcilers.start(a.vertx, a.client, a.cache,
+        H2HistoryStore.open(a.vertx, home.resolve("history"), Duration.ZERO).await(10, TimeUnit.SECONDS),
+        new SimpleMeterRegistry(), o).await(10, TimeUnit.SECONDS);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    for (Replica r : replicas) {
+      if (r.reconcilers != null) {
+        r.reconcilers.stop().await(10, TimeUnit.SECONDS);
+      }
+      r.cache.stop().await(10, TimeUnit.SECONDS);
+      r.client.close();
+      r.vertx.close().await(10, TimeUnit.SECONDS);
+    }
+    cluster.stop().await(30, TimeUnit.SECONDS);
+    clusterVertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  static <T> T await(String what, Duration timeout, Supplier<T> probe) {
+    return sh.navix.agentbox.devcluster.Await.until(what, timeout, probe);
+  }
+
+  @Test
+  void sixtyFourCreatesOnTwoReplicasOverSixteenPods() throws Exception {
+    KubernetesClient admin = cluster.client();
+    SandboxPool pool = new SandboxPool();
+    pool.setMetadata(new ObjectMetaBuilder().withName("race").withNamespace("default").build());
+    SandboxPoolSpec spec = new SandboxPoolSpec();
+    spec.setReplicas(16);
+    spec.setIdleImage("example/idle:1");
+    spec.setTemplate(new PodTemplateSpecBuilder().withNewSpec().addNewContainer().withName("sandbox").withImage("example/sandbox:1")
+        .endContainer().endSpec().build());
+    pool.setSpec(spec);
+    admin.resource(pool).create();
+    for (Replica r : replicas) {
+      await("16 claimable pods in the replica's cache", Duration.ofSeconds(30),
+          () -> r.cache.pods("default", "race", SandboxPhase.IDLE).stream().filter(Pods::claimable).count() == 16 ? true : null);
+    }
+
+    List<Future<Bus.ClaimReply>> replies = new ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      replies.add(replicas.get(i % 2).claim("race" + i, "race", Duration.ofSeconds(2)));
+    }
+    Future.join(replies).await(60, TimeUnit.SECONDS);
+
+    Set<String> pods = new HashSet<>();
+    Set<String> winners = new HashSet<>();
+    int conflicts = 0;
+    for (Future<Bus.ClaimReply> f : replies) {
+      Bus.ClaimReply r = f.result();
+      assertThat(r).as("every request ends").isNotNull();
+      if (r.sandbox() != null) {
+        assertThat(pods.add(r.sandbox().podName())).as("pod %s handed out twice", r.sandbox().podName()).isTrue();
+        winners.add(r.sandbox().sandboxId());
+      } else {
+        assertThat(r.error().status()).isEqualTo(409);
+        conflicts++;
+      }
+    }
+    assertThat(winners).hasSize(16);
+    assertThat(conflicts).isEqualTo(48);
+
+    // What the cluster holds agrees: one sandbox per pod, each one a request that got its answer.
+    List<Pod> claimed = await("claims visible", Duration.ofSeconds(10), () -> {
+      List<Pod> l = admin.pods().inNamespace("default").withLabel(Labels.SANDBOX_POOL, "race").list().getItems().stream()
+          .filter(p -> Pods.sandboxId(p) != null).toList();
+      return l.size() == 16 ? l : null;
+    });
+    Map<String, String> byPod = new java.util.HashMap<>();
+    for (Pod p : claimed) {
+      byPod.put(p.getMetadata().getName(), Pods.sandboxId(p));
+    }
+    assertThat(byPod.values()).containsExactlyInAnyOrderElementsOf(winners);
+  }
+}

@@ -59,8 +59,10 @@ final class ClaimBench {
       ReconcileBench.await("gateway leads", Duration.ofSeconds(60), () -> ReconcileBench.metric(base, "agentbox_leader") == 1.0);
       // The peer first, on as many pods as the pool will have: the mock API server's cost grows
       // with the number of objects it holds, so both see the same count.
-      double ceiling = casRate(admin, poolSize, 64, 2000);
-      ReconcileBench.log("peer: raw CAS update rate %.0f/s", ceiling);
+      double[] peer = new double[1];
+      Result single = casRate(admin, kubeconfig, poolSize, 64, 2000, peer);
+      double ceiling = peer[0];
+      ReconcileBench.log("peer: raw CAS update rate %.0f/s; single-client p50 %.1f ms", ceiling, single.pct(50));
       admin.resource(ReconcileBench.pool("bench", poolSize)).create();
       ReconcileBench.await("pool warm", Duration.ofMinutes(20), () -> {
         SandboxPool p = admin.resources(SandboxPool.class).inNamespace("default").withName("bench").get();
@@ -69,18 +71,22 @@ final class ClaimBench {
       });
       ReconcileBench.log("pool warm: %d idle pods", poolSize);
 
-      run(base, warmup, 8); // JIT and connection warm-up, not reported
+      run(base, warmup, 8, "bench/sandbox:2"); // JIT and connection warm-up, not reported
       List<String> rows = new ArrayList<>();
-      for (int c : levels) {
-        Result r = run(base, perLevel, c);
-        rows.add(String.format(Locale.ROOT, "| %d | %d | %.1f | %.1f | %.1f | %.0f | %d |", c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, r.failed));
-        ReconcileBench.log("concurrency %d: %s", c, rows.get(rows.size() - 1));
+      for (String image : List.of("bench/sandbox:2", "bench/idle:1")) {
+        for (int c : levels) {
+          Result r = run(base, perLevel / 2, c, image);
+          rows.add(String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %d |",
+              image.equals("bench/idle:1") ? "none (idle image)" : "swap to " + image, c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, r.failed));
+          ReconcileBench.log("%s", rows.get(rows.size() - 1));
+        }
       }
       System.out.println();
-      System.out.println("| concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | non-201 |");
-      System.out.println("|---|---|---|---|---|---|---|");
+      System.out.println("| image change | concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | non-201 |");
+      System.out.println("|---|---|---|---|---|---|---|---|");
       rows.forEach(System.out::println);
-      System.out.printf(Locale.ROOT, "%nPeer, same run: raw CAS pod updates on the embedded API server at concurrency 64: %.0f/s%n", ceiling);
+      System.out.printf(Locale.ROOT, "%nPeer, same run, same object count: raw CAS pod updates on the embedded API server: "
+          + "%.0f/s at concurrency 64; p50 %.1f ms / p99 %.1f ms at concurrency 1%n", ceiling, single.pct(50), single.pct(99));
       System.out.printf(Locale.ROOT, "machine: %d cores, JVM %s; date %s%n", Runtime.getRuntime().availableProcessors(),
           System.getProperty("java.version"), Instant.now().toString().substring(0, 10));
     } finally {
@@ -101,8 +107,8 @@ final class ClaimBench {
   }
 
   /** {@code n} creates from {@code c} clients, each sending its next request when the last answered. */
-  static Result run(String base, int n, int c) throws Exception {
-    String body = "{\"poolName\":\"bench\",\"image\":\"bench/sandbox:2\",\"waitForRunning\":false,\"waitTimeoutSeconds\":5}";
+  static Result run(String base, int n, int c, String image) throws Exception {
+    String body = "{\"poolName\":\"bench\",\"image\":\"" + image + "\",\"waitForRunning\":false,\"waitTimeoutSeconds\":5}";
     AtomicInteger next = new AtomicInteger();
     AtomicInteger failed = new AtomicInteger();
     double[] millis = new double[n];
@@ -141,7 +147,7 @@ final class ClaimBench {
   }
 
   /** Compare-and-swap updates per second (PUT with the resourceVersion last read) on {@code pods} pods. */
-  static double casRate(KubernetesClient admin, int pods, int concurrency, int updates) throws Exception {
+  static Result casRate(KubernetesClient admin, Path kubeconfig, int pods, int concurrency, int updates, double[] rateOut) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(16);
     List<Future<?>> created = new ArrayList<>();
     for (int i = 0; i < pods; i++) {
@@ -156,42 +162,21 @@ final class ClaimBench {
     pool.shutdown();
     ReconcileBench.await("peer pods Ready", Duration.ofMinutes(10), () -> admin.pods().inNamespace("peer").list().getItems().stream()
         .filter(ReconcileBench::ready).count() == pods);
-    // Each client owns a disjoint set of pods and keeps the version its last write returned:
-    // every request is one compare-and-swap PUT, as a claim from the cache is.
-    Map<String, Pod> current = new java.util.concurrent.ConcurrentHashMap<>();
-    admin.pods().inNamespace("peer").list().getItems().forEach(p -> current.put(p.getMetadata().getName(), p));
-    List<String> names = new ArrayList<>(current.keySet());
-    ExecutorService clients = Executors.newFixedThreadPool(concurrency);
-    AtomicInteger next = new AtomicInteger();
-    Instant t0 = Instant.now();
-    List<Future<?>> fs = new ArrayList<>();
-    for (int k = 0; k < concurrency; k++) {
-      List<String> mine = new ArrayList<>();
-      for (int i = k; i < names.size(); i += concurrency) {
-        mine.add(names.get(i));
-      }
-      fs.add(clients.submit(() -> {
-        int round = 0;
-        while (next.getAndIncrement() < updates) {
-          String name = mine.get(round++ % mine.size());
-          Pod p = current.get(name);
-          p.getMetadata().setLabels(Map.of("n", Integer.toString(round)));
-          try {
-            current.put(name, admin.pods().inNamespace("peer").resource(p).update());
-          } catch (RuntimeException e) {
-            current.put(name, admin.pods().inNamespace("peer").withName(name).get()); // lost to a kubelet write: reread
-          }
-        }
-        return null;
-      }));
+    // Measured from a separate JVM, as the gateway's writes are: same client library, same
+    // loopback hop, same process boundary.
+    Process peer = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", Path.of(ClaimBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString(),
+        CasPeer.class.getName(), kubeconfig.toString(), Integer.toString(concurrency), Integer.toString(updates)))
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    String out = new String(peer.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+    if (peer.waitFor() != 0) {
+      throw new IllegalStateException("CAS peer failed");
     }
-    for (Future<?> f : fs) {
-      f.get();
-    }
-    double rate = updates / (Duration.between(t0, Instant.now()).toNanos() / 1e9);
-    clients.shutdown();
+    String[] f = out.substring(out.lastIndexOf('\n') + 1).split(" ");
+    rateOut[0] = Double.parseDouble(f[0]);
+    double[] millis = Arrays.stream(f).skip(1).mapToDouble(Double::parseDouble).sorted().toArray();
     admin.pods().inNamespace("peer").delete();
     ReconcileBench.await("peer pods gone", Duration.ofMinutes(10), () -> admin.pods().inNamespace("peer").list().getItems().isEmpty());
-    return rate;
+    return new Result(millis.length, 0, millis, 0);
   }
 }

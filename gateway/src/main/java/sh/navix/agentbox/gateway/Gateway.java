@@ -91,8 +91,10 @@ public final class Gateway {
         return vertx.executeBlocking(d::clientConfig); // reads the kubeconfig file
       });
     } else {
-      // Reads $KUBECONFIG / ~/.kube/config or the service account files: blocking file I/O.
-      config = vertx.executeBlocking(() -> Config.autoConfigure(null));
+      // Reads --kubeconfig, else $KUBECONFIG / ~/.kube/config or the service account: blocking file I/O.
+      config = vertx.executeBlocking(() -> options.kubeconfig != null
+          ? Config.fromKubeconfig(java.nio.file.Files.readString(options.kubeconfig))
+          : Config.autoConfigure(null));
     }
     return config
         .compose(cfg -> {
@@ -182,11 +184,12 @@ public final class Gateway {
     if (api != null) {
       api.beginShutdown();
     }
-    // Hand the Lease back first, so a standby takes over while this process drains.
-    Future<Void> lifecycle = reconcilers == null ? Future.succeededFuture() : reconcilers.stop();
-    // Queued creates get a clean 503 at once instead of waiting out their budget during the drain.
-    Future<Void> scheduler = lifecycle.eventually(() -> schedulerDeployment == null ? Future.succeededFuture() : vertx.undeploy(schedulerDeployment));
-    Future<Void> undeploy = scheduler.eventually(() -> apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment));
+    // Queued creates get a clean 503 at once instead of waiting out their budget; requests in
+    // flight (waitForRunning included) drain while the reconcilers still run; then the Lease is
+    // handed back so a standby takes over.
+    Future<Void> scheduler = schedulerDeployment == null ? Future.succeededFuture() : vertx.undeploy(schedulerDeployment);
+    Future<Void> http = scheduler.eventually(() -> apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment));
+    Future<Void> undeploy = http.eventually(() -> reconcilers == null ? Future.succeededFuture() : reconcilers.stop());
     Future<Void> drained = undeploy
         .eventually(() -> history == null ? Future.succeededFuture() : history.close())
         .eventually(() -> cache == null ? Future.succeededFuture() : cache.stop())

@@ -23,6 +23,7 @@ public final class GatewayOptions {
           new Setting("--proxy-port", "AGENTBOX_PROXY_PORT", "sandbox traffic proxy port (default 8081)"),
           new Setting("--grpc-port", "AGENTBOX_GRPC_PORT", "Envoy ext_proc gRPC port (default 9002)"),
           new Setting("--home", "AGENTBOX_HOME", "state directory (default ~/.agentbox)"),
+          new Setting("--kubeconfig", "AGENTBOX_KUBECONFIG", "kubeconfig file of the cluster (default: $KUBECONFIG, ~/.kube/config, else in-cluster)"),
           new Setting("--namespace", "AGENTBOX_NAMESPACE", "only watch this namespace (default: all namespaces)"),
           new Setting("--shutdown-grace", "AGENTBOX_SHUTDOWN_GRACE", "how long SIGTERM waits for in-flight requests, e.g. 20s (default 20s)"),
           new Setting("--lease-namespace", "AGENTBOX_LEASE_NAMESPACE", "namespace of the leader-election Lease (default: $POD_NAMESPACE, else default)"),
@@ -40,6 +41,8 @@ public final class GatewayOptions {
   public int proxyPort = 8081;
   public int grpcPort = 9002;
   public Path home = Path.of(System.getProperty("user.home"), ".agentbox");
+  /** Null: $KUBECONFIG, ~/.kube/config, else the in-cluster service account. Ignored in dev mode. */
+  public Path kubeconfig;
   /** Null watches all namespaces. */
   public String namespace;
   public Duration shutdownGrace = Duration.ofSeconds(20);
@@ -109,6 +112,7 @@ public final class GatewayOptions {
         case "--proxy-port" -> proxyPort = port(v);
         case "--grpc-port" -> grpcPort = port(v);
         case "--home" -> home = Path.of(v.startsWith("~/") ? System.getProperty("user.home") + v.substring(1) : v);
+        case "--kubeconfig" -> kubeconfig = Path.of(v.startsWith("~/") ? System.getProperty("user.home") + v.substring(1) : v);
         case "--namespace" -> namespace = v.isBlank() ? null : v;
         case "--shutdown-grace" -> shutdownGrace = sh.navix.agentbox.api.GoDuration.parse(v);
         case "--lease-namespace" -> leaseNamespace = v.isBlank() ? null : v;

@@ -46,6 +46,8 @@ public final class PoolReconciler extends VerticleBase {
   /** Pools whose status changed inside the interval and still needs writing. */
   private final Set<String> statusDue = new HashSet<>();
   private KeyedQueue queue;
+  /** Pools with a pod-event reconcile already scheduled. */
+  private final Set<String> debounced = new HashSet<>();
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private long resyncTimer = -1;
   private long tickTimer = -1;
@@ -61,7 +63,13 @@ public final class PoolReconciler extends VerticleBase {
     consumers.add(vertx.eventBus().<Bus.PoolChanged>consumer(Bus.POOL_CHANGED, m -> queue.submit(m.body().namespace() + "/" + m.body().name())));
     consumers.add(vertx.eventBus().<Bus.PodChanged>consumer(Bus.POD_CHANGED, m -> {
       if (m.body().poolName() != null) {
-        queue.submit(m.body().namespace() + "/" + m.body().poolName());
+        String key = m.body().namespace() + "/" + m.body().poolName();
+        if (debounced.add(key)) {
+          vertx.setTimer(Math.max(1, options.poolDebounce.toMillis()), t -> {
+            debounced.remove(key);
+            queue.submit(key);
+          });
+        }
       }
     }));
     resyncTimer = vertx.setPeriodic(0, options.resync.toMillis(), id -> resyncAll());
@@ -159,6 +167,9 @@ public final class PoolReconciler extends VerticleBase {
    * longer needed are cleared.
    */
   private List<Future<?>> scaleDown(SandboxPool pool, List<Pod> active, int excess, Instant now) {
+    if (excess <= 0 && active.stream().noneMatch(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) != null)) {
+      return List.of(); // nothing to remove and no mark to clear: skip sorting the pool's pods
+    }
     List<Pod> idle = active.stream().filter(p -> Pods.inPhase(p, SandboxPhase.IDLE))
         .sorted(Comparator.<Pod, Boolean>comparing(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) == null)
             .thenComparing(p -> p.getMetadata().getCreationTimestamp() == null ? "" : p.getMetadata().getCreationTimestamp())

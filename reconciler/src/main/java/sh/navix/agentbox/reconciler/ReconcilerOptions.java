@@ -10,6 +10,11 @@ public final class ReconcilerOptions {
   public Duration tick = Duration.ofSeconds(1);
   /** How long an idle pod chosen for scale-down stays claimable before it is deleted. */
   public Duration scaleDownProtection = Duration.ofSeconds(10);
+  /**
+   * Pod events reach a pool's reconcile after this delay, so a burst (claims, kubelet status
+   * updates) costs one pass over the pool's pods instead of one per event.
+   */
+  public Duration poolDebounce = Duration.ofMillis(200);
   /** A pool's status is written at most this often (the last change is always written). */
   public Duration statusInterval = Duration.ofSeconds(1);
   /** Most pods one pool creates in one pass. */

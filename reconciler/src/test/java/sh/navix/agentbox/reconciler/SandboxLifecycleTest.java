@@ -117,6 +117,7 @@ class SandboxLifecycleTest extends ReconcilerTestBase {
     assertThat(record.containerId()).isEqualTo(Pods.containerId(run));
     assertThat(record.nodeName()).isEqualTo("dev-node-1");
     assertThat(record.cpu()).isEqualTo("250m");
+    assertThat(record.memory()).isEqualTo("256Mi");
     assertThat(record.claimedAt()).isNotNull();
     assertThat(record.startedAt()).isNotNull();
     assertThat(record.terminatedAt()).isNotNull();

@@ -244,7 +244,14 @@ public final class ClaimScheduler extends VerticleBase {
     w.inFlight = true;
     podsInFlight.add(key);
     q.inFlight++;
-    vertx.<Pod>executeBlocking(() -> client.pods().inNamespace(q.namespace).resource(claimed).update(), false)
+    long writeStart = System.nanoTime();
+    vertx.<Pod>executeBlocking(() -> {
+          long picked = System.nanoTime();
+          registry.timer("agentbox_claim_worker_wait_seconds").record(Duration.ofNanos(picked - writeStart));
+          Pod result = client.pods().inNamespace(q.namespace).resource(claimed).update();
+          registry.timer("agentbox_claim_write_seconds").record(Duration.ofNanos(System.nanoTime() - picked));
+          return result;
+        }, false)
         .onComplete(ar -> {
           podsInFlight.remove(key);
           q.inFlight--;

@@ -117,17 +117,24 @@ public final class SandboxRecords {
   static String sum(Pod p, String resource) {
     BigDecimal total = BigDecimal.ZERO;
     boolean any = false;
+    Quantity only = null;
+    int count = 0;
     for (Container c : p.getSpec().getContainers()) {
       if (c.getResources() != null && c.getResources().getRequests() != null) {
         Quantity q = c.getResources().getRequests().get(resource);
         if (q != null) {
           total = total.add(q.getNumericalAmount());
           any = true;
+          only = q;
+          count++;
         }
       }
     }
     if (!any) {
       return null;
+    }
+    if (count == 1) {
+      return only.toString(); // as written in the pod spec, e.g. "8Gi", "500m"
     }
     if (resource.equals("cpu")) {
       return total.multiply(BigDecimal.valueOf(1000)).stripTrailingZeros().toPlainString() + "m";

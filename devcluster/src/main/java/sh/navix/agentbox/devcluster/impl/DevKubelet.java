@@ -50,7 +50,7 @@ final class DevKubelet {
   private final BitSet usedIps = new BitSet(1 << 16);
   private Context context;
   private SharedIndexInformer<Pod> informer;
-  private boolean stopped;
+  private volatile boolean stopped;
 
   DevKubelet(Vertx vertx, KubernetesClient client, DevClusterOptions options) {
     this.vertx = vertx;
@@ -230,9 +230,16 @@ final class DevKubelet {
   private void blocking(Runnable call) {
     // Blocking fabric8 call; ordered so status writes of the node never overtake each other.
     context.executeBlocking(() -> {
+      if (stopped) {
+        return null; // the node is shutting down with the cluster: queued status writes are moot
+      }
       call.run();
       return null;
-    }, true).onFailure(e -> LOG.warn("dev kubelet API call failed: {}", e.toString()));
+    }, true).onFailure(e -> {
+      if (!stopped) {
+        LOG.warn("dev kubelet API call failed: {}", e.toString());
+      }
+    });
   }
 
   private static String key(Pod pod) {

@@ -1,0 +1,91 @@
+package sh.navix.agentbox.bench;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The claim benchmark's peer, in its own JVM: compare-and-swap PUTs of the pods in namespace
+ * {@code peer}, first {@code updates} of them from {@code concurrency} clients (each owning
+ * disjoint pods, keeping the version its last write returned), then 200 one at a time. Prints
+ * one line: the rate, then the single-client latencies in ms.
+ */
+final class CasPeer {
+  private CasPeer() {}
+
+  public static void main(String[] args) throws Exception {
+    Config config = Config.fromKubeconfig(Files.readString(Path.of(args[0])));
+    int concurrency = Integer.parseInt(args[1]);
+    int updates = Integer.parseInt(args[2]);
+    try (KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build()) {
+      Map<String, Pod> current = new ConcurrentHashMap<>();
+      client.pods().inNamespace("peer").list().getItems().forEach(p -> current.put(p.getMetadata().getName(), p));
+      List<String> names = new ArrayList<>(current.keySet());
+      // Warm-up: the JIT and the connection pool, as the gateway had its warm-up claims.
+      write(client, current, names, 8, 400, "w");
+      double rate = write(client, current, names, concurrency, updates, "n");
+      StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%.1f", rate));
+      for (int i = 0; i < 200; i++) {
+        String name = names.get(i % names.size());
+        Pod p = current.get(name);
+        p.getMetadata().setLabels(Map.of("single", Integer.toString(i)));
+        long s = System.nanoTime();
+        try {
+          current.put(name, client.pods().inNamespace("peer").resource(p).update());
+        } catch (RuntimeException e) {
+          current.put(name, client.pods().inNamespace("peer").withName(name).get());
+        }
+        line.append(String.format(Locale.ROOT, " %.3f", (System.nanoTime() - s) / 1e6));
+      }
+      System.out.println(line);
+    }
+    System.exit(0);
+  }
+
+  static double write(KubernetesClient client, Map<String, Pod> current, List<String> names, int concurrency, int updates, String label)
+      throws Exception {
+    ExecutorService clients = Executors.newFixedThreadPool(concurrency);
+    AtomicInteger next = new AtomicInteger();
+    Instant t0 = Instant.now();
+    List<Future<?>> fs = new ArrayList<>();
+    for (int k = 0; k < concurrency; k++) {
+      List<String> mine = new ArrayList<>();
+      for (int i = k; i < names.size(); i += concurrency) {
+        mine.add(names.get(i));
+      }
+      fs.add(clients.submit(() -> {
+        int round = 0;
+        while (next.getAndIncrement() < updates) {
+          String name = mine.get(round++ % mine.size());
+          Pod p = current.get(name);
+          p.getMetadata().setLabels(Map.of(label, Integer.toString(round)));
+          try {
+            current.put(name, client.pods().inNamespace("peer").resource(p).update());
+          } catch (RuntimeException e) {
+            current.put(name, client.pods().inNamespace("peer").withName(name).get()); // lost to a kubelet write: reread
+          }
+        }
+        return null;
+      }));
+    }
+    for (Future<?> f : fs) {
+      f.get();
+    }
+    clients.shutdown();
+    return updates / (Duration.between(t0, Instant.now()).toNanos() / 1e9);
+  }
+}

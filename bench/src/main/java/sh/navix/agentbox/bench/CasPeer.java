@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The claim benchmark's peer, in its own JVM: compare-and-swap PUTs of the pods in namespace
  * {@code peer}, first {@code updates} of them from {@code concurrency} clients (each owning
  * disjoint pods, keeping the version its last write returned), then 200 one at a time. Prints
- * one line: the rate, then the single-client latencies in ms.
+ * one line: the rate, p50 and p99 ms under concurrency, then the single-client latencies in ms.
  */
 final class CasPeer {
   private CasPeer() {}
@@ -36,9 +36,12 @@ final class CasPeer {
       client.pods().inNamespace("peer").list().getItems().forEach(p -> current.put(p.getMetadata().getName(), p));
       List<String> names = new ArrayList<>(current.keySet());
       // Warm-up: the JIT and the connection pool, as the gateway had its warm-up claims.
-      write(client, current, names, 8, 400, "w");
-      double rate = write(client, current, names, concurrency, updates, "n");
-      StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%.1f", rate));
+      write(client, current, names, 8, 400, "w", new ArrayList<>());
+      List<Double> concurrent = java.util.Collections.synchronizedList(new ArrayList<>());
+      double rate = write(client, current, names, concurrency, updates, "n", concurrent);
+      double[] c = concurrent.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+      StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%.1f %.3f %.3f", rate,
+          c[(int) Math.ceil(0.5 * c.length) - 1], c[(int) Math.ceil(0.99 * c.length) - 1]));
       for (int i = 0; i < 200; i++) {
         String name = names.get(i % names.size());
         Pod p = current.get(name);
@@ -56,8 +59,8 @@ final class CasPeer {
     System.exit(0);
   }
 
-  static double write(KubernetesClient client, Map<String, Pod> current, List<String> names, int concurrency, int updates, String label)
-      throws Exception {
+  static double write(KubernetesClient client, Map<String, Pod> current, List<String> names, int concurrency, int updates, String label,
+      List<Double> millis) throws Exception {
     ExecutorService clients = Executors.newFixedThreadPool(concurrency);
     AtomicInteger next = new AtomicInteger();
     Instant t0 = Instant.now();
@@ -73,11 +76,13 @@ final class CasPeer {
           String name = mine.get(round++ % mine.size());
           Pod p = current.get(name);
           p.getMetadata().setLabels(Map.of(label, Integer.toString(round)));
+          long s = System.nanoTime();
           try {
             current.put(name, client.pods().inNamespace("peer").resource(p).update());
           } catch (RuntimeException e) {
             current.put(name, client.pods().inNamespace("peer").withName(name).get()); // lost to a kubelet write: reread
           }
+          millis.add((System.nanoTime() - s) / 1e6);
         }
         return null;
       }));

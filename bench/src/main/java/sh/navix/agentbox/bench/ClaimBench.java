@@ -44,7 +44,7 @@ final class ClaimBench {
     Path jar = Path.of(a.getOrDefault("--gateway-jar", "gateway/target/agentbox-gateway.jar"));
     int[] levels = {1, 16, 64};
     int warmup = 100;
-    int poolSize = warmup + perLevel * levels.length;
+    int poolSize = warmup + perLevel / 2 * levels.length * 3;
 
     Path work = Files.createTempDirectory("agentbox-claim-bench");
     Vertx vertx = Vertx.vertx();
@@ -59,7 +59,7 @@ final class ClaimBench {
       ReconcileBench.await("gateway leads", Duration.ofSeconds(60), () -> ReconcileBench.metric(base, "agentbox_leader") == 1.0);
       // The peer first, on as many pods as the pool will have: the mock API server's cost grows
       // with the number of objects it holds, so both see the same count.
-      double[] peer = new double[1];
+      double[] peer = new double[3];
       Result single = casRate(admin, kubeconfig, poolSize, 64, 2000, peer);
       double ceiling = peer[0];
       ReconcileBench.log("peer: raw CAS update rate %.0f/s; single-client p50 %.1f ms", ceiling, single.pct(50));
@@ -73,7 +73,7 @@ final class ClaimBench {
 
       run(base, warmup, 8, "bench/sandbox:2"); // JIT and connection warm-up, not reported
       List<String> rows = new ArrayList<>();
-      for (String image : List.of("bench/sandbox:2", "bench/idle:1")) {
+      for (String image : List.of("bench/sandbox:2", "bench/idle:1", "bench/slow-pull:1")) {
         for (int c : levels) {
           Result r = run(base, perLevel / 2, c, image);
           rows.add(String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %d |",
@@ -86,7 +86,8 @@ final class ClaimBench {
       System.out.println("|---|---|---|---|---|---|---|---|");
       rows.forEach(System.out::println);
       System.out.printf(Locale.ROOT, "%nPeer, same run, same object count: raw CAS pod updates on the embedded API server: "
-          + "%.0f/s at concurrency 64; p50 %.1f ms / p99 %.1f ms at concurrency 1%n", ceiling, single.pct(50), single.pct(99));
+          + "%.0f/s at concurrency 64 (p50 %.1f ms / p99 %.1f ms); p50 %.1f ms / p99 %.1f ms at concurrency 1%n",
+          ceiling, peer[1], peer[2], single.pct(50), single.pct(99));
       System.out.printf(Locale.ROOT, "machine: %d cores, JVM %s; date %s%n", Runtime.getRuntime().availableProcessors(),
           System.getProperty("java.version"), Instant.now().toString().substring(0, 10));
     } finally {
@@ -174,7 +175,9 @@ final class ClaimBench {
     }
     String[] f = out.substring(out.lastIndexOf('\n') + 1).split(" ");
     rateOut[0] = Double.parseDouble(f[0]);
-    double[] millis = Arrays.stream(f).skip(1).mapToDouble(Double::parseDouble).sorted().toArray();
+    rateOut[1] = Double.parseDouble(f[1]);
+    rateOut[2] = Double.parseDouble(f[2]);
+    double[] millis = Arrays.stream(f).skip(3).mapToDouble(Double::parseDouble).sorted().toArray();
     admin.pods().inNamespace("peer").delete();
     ReconcileBench.await("peer pods gone", Duration.ofMinutes(10), () -> admin.pods().inNamespace("peer").list().getItems().isEmpty());
     return new Result(millis.length, 0, millis, 0);

@@ -159,6 +159,12 @@ public final class ClaimScheduler extends VerticleBase {
           "pool " + in.namespace() + "/" + in.poolName() + " not found", availablePools())));
       return;
     }
+    Optional<Pod> already = cache.podBySandboxId(r.sandboxId());
+    if (already.isPresent()) {
+      // An idempotent retry whose first claim went through: the same sandbox, never a second pod.
+      reply.complete(new Bus.ClaimReply(SandboxRecords.of(already.get(), SandboxRecords.liveStatus(already.get()), null, null), null));
+      return;
+    }
     Optional<String> badContainer = unknownContainer(pool.get(), in);
     if (badContainer.isPresent()) {
       reply.complete(new Bus.ClaimReply(null, ApiError.badRequest("containerImages names container '" + badContainer.get()

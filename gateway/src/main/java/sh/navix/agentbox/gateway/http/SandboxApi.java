@@ -72,8 +72,13 @@ public final class SandboxApi {
   private final Settings settings;
   private final SandboxViews views;
   private final WebClient probes;
-  /** Idempotent creates in progress on this replica, by sandbox id. */
+  /**
+   * Idempotent creates of this replica by sandbox id: in progress, or answered within the last
+   * minute. A retry that arrives before the informer has seen the claimed pod must get the same
+   * sandbox, not a second pod.
+   */
   private final Map<String, Future<Sandbox>> creating = new HashMap<>();
+  static final long IDEMPOTENCY_MEMORY_MS = 60_000;
   /** waitForRunning requests by sandbox id. */
   private final Map<String, List<Promise<Sandbox>>> runningWaiters = new HashMap<>();
 
@@ -135,7 +140,13 @@ public final class SandboxApi {
     }
     Future<Sandbox> f = history.get(id).compose(h -> h.isPresent() ? Future.succeededFuture(views.historical(h.get())) : claim(id, v));
     creating.put(id, f);
-    return f.andThen(ar -> creating.remove(id));
+    return f.andThen(ar -> {
+      if (ar.failed()) {
+        creating.remove(id); // nothing was claimed: a retry may try again
+      } else {
+        vertx.setTimer(IDEMPOTENCY_MEMORY_MS, t -> creating.remove(id, f));
+      }
+    });
   }
 
   private Future<Sandbox> claim(String id, CreateRequests.Validated v) {

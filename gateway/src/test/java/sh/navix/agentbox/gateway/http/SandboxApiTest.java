@@ -256,6 +256,27 @@ class SandboxApiTest {
     assertThat(json(b).getJsonObject("sandbox").getString("sandboxId")).isEqualTo(id);
     assertThat(admin.pods().inNamespace("default").withLabel(Labels.SANDBOX_ID, id).list().getItems()).hasSize(1);
     call("DELETE", "/v1/sandboxes/" + id, null);
+
+    // Retries racing each other on one replica: one sandbox, one pod.
+    List<CompletableFuture<HttpResponse<String>>> racing = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      racing.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.apiPort() + "/v1/sandboxes"))
+          .header("content-type", "application/json").header("Idempotency-Key", "job-43")
+          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString()));
+    }
+    java.util.Set<String> ids = new java.util.HashSet<>();
+    for (var f : racing) {
+      HttpResponse<String> r = f.get(30, TimeUnit.SECONDS);
+      assertThat(r.statusCode()).isEqualTo(201);
+      ids.add(json(r).getJsonObject("sandbox").getString("sandboxId"));
+    }
+    assertThat(ids).hasSize(1);
+    String raced = ids.iterator().next();
+    assertThat(await("claimed pod visible", Duration.ofSeconds(10), () -> {
+      var pods = admin.pods().inNamespace("default").withLabel(Labels.SANDBOX_ID, raced).list().getItems();
+      return pods.isEmpty() ? null : pods;
+    })).hasSize(1);
+    call("DELETE", "/v1/sandboxes/" + raced, null);
   }
 
   @Test

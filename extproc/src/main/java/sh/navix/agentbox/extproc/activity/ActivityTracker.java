@@ -1,0 +1,174 @@
+package sh.navix.agentbox.extproc.activity;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sh.navix.agentbox.api.Json;
+import sh.navix.agentbox.api.cache.ClusterCache;
+import sh.navix.agentbox.api.crd.Annotations;
+import sh.navix.agentbox.api.lifecycle.PodTransitions;
+import sh.navix.agentbox.api.lifecycle.Pods;
+import sh.navix.agentbox.api.lifecycle.Timeouts;
+
+/**
+ * Who used which sandbox, and when. Every routed request and every open tunnel (WebSocket through
+ * the proxy, long-lived connections reported by Envoy's access log) is recorded in memory — a map
+ * update, no I/O on the request path. A periodic flush writes the {@code last-active} pod
+ * annotation when activity advanced, at most once per min(120 s, idleTimeout / 3) per sandbox
+ * (with jitter, so sandboxes do not flush in step), batched and off the event loop. Whatever the
+ * request rate, a sandbox costs at most one API write per interval.
+ */
+public final class ActivityTracker {
+  private static final Logger LOG = LoggerFactory.getLogger(ActivityTracker.class);
+  /** Concurrent last-active writes per flush. */
+  static final int MAX_CONCURRENT_WRITES = 16;
+
+  private final Vertx vertx;
+  private final KubernetesClient client;
+  private final ClusterCache cache;
+  private final Duration tick;
+  private final Map<String, State> sandboxes = new ConcurrentHashMap<>();
+  private final Counter writes;
+  private final Counter writeFailures;
+  private long timer = -1;
+  private boolean flushing;
+
+  /** Per sandbox: last request time, open tunnels, and what was written when. */
+  static final class State {
+    volatile long lastSeenMillis;
+    final AtomicInteger tunnels = new AtomicInteger();
+    long writtenMillis;
+    long nextFlushMillis;
+  }
+
+  public ActivityTracker(Vertx vertx, KubernetesClient client, ClusterCache cache, MeterRegistry registry, Duration tick) {
+    this.vertx = vertx;
+    this.client = client;
+    this.cache = cache;
+    this.tick = tick;
+    this.writes = Counter.builder("agentbox_activity_writes_total").description("last-active annotation writes").register(registry);
+    this.writeFailures = Counter.builder("agentbox_activity_write_failures_total").description("last-active writes that failed").register(registry);
+    io.micrometer.core.instrument.Gauge.builder("agentbox_activity_open_tunnels", sandboxes,
+        m -> m.values().stream().mapToInt(s -> s.tunnels.get()).sum()).description("Open WebSocket/tunnel connections").register(registry);
+  }
+
+  /** A request was routed to {@code sandboxId}. Thread-safe and allocation-light: the hot path. */
+  public void touch(String sandboxId) {
+    sandboxes.computeIfAbsent(sandboxId, k -> new State()).lastSeenMillis = System.currentTimeMillis();
+  }
+
+  /** A long-lived connection to the sandbox opened; while any is open the sandbox counts as active. */
+  public void tunnelOpened(String sandboxId) {
+    State s = sandboxes.computeIfAbsent(sandboxId, k -> new State());
+    s.tunnels.incrementAndGet();
+    s.lastSeenMillis = System.currentTimeMillis();
+  }
+
+  public void tunnelClosed(String sandboxId) {
+    State s = sandboxes.get(sandboxId);
+    if (s != null) {
+      s.lastSeenMillis = System.currentTimeMillis();
+      s.tunnels.updateAndGet(n -> Math.max(0, n - 1));
+    }
+  }
+
+  /** Open tunnels of a sandbox on this replica. */
+  public int openTunnels(String sandboxId) {
+    State s = sandboxes.get(sandboxId);
+    return s == null ? 0 : s.tunnels.get();
+  }
+
+  public void start() {
+    timer = vertx.setPeriodic(tick.toMillis(), id -> flush());
+  }
+
+  public void stop() {
+    vertx.cancelTimer(timer);
+  }
+
+  /** Writes last-active for every sandbox whose activity advanced and whose interval has passed. */
+  Future<Void> flush() {
+    if (flushing) {
+      return Future.succeededFuture();
+    }
+    long now = System.currentTimeMillis();
+    List<Runnable> due = new ArrayList<>();
+    for (Map.Entry<String, State> e : sandboxes.entrySet()) {
+      String id = e.getKey();
+      State s = e.getValue();
+      Optional<Pod> pod = cache.podBySandboxId(id);
+      if (pod.isEmpty()) {
+        if (s.tunnels.get() == 0 && now - s.lastSeenMillis > 60_000) {
+          sandboxes.remove(id, s); // released or never existed: forget it
+        }
+        continue;
+      }
+      long activity = s.tunnels.get() > 0 ? now : s.lastSeenMillis;
+      if (activity <= s.writtenMillis || now < s.nextFlushMillis) {
+        continue;
+      }
+      long interval = interval(pod.get()).toMillis();
+      long jitter = (long) (interval * 0.1 * (ThreadLocalRandom.current().nextDouble() * 2 - 1));
+      s.writtenMillis = activity;
+      s.nextFlushMillis = now + interval + jitter;
+      Pod p = pod.get();
+      due.add(() -> write(p, activity));
+    }
+    if (due.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    flushing = true;
+    return vertx.<Void>executeBlocking(() -> {
+      // Bounded parallelism: one flush never floods the API server.
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(Math.min(MAX_CONCURRENT_WRITES, due.size()));
+      try {
+        List<java.util.concurrent.Future<?>> fs = new ArrayList<>();
+        due.forEach(r -> fs.add(pool.submit(r)));
+        for (var f : fs) {
+          f.get();
+        }
+      } finally {
+        pool.shutdown();
+      }
+      return null;
+    }, false).eventually(() -> {
+      flushing = false;
+      return Future.succeededFuture();
+    });
+  }
+
+  /** How often a sandbox's activity reaches its pod: min(120 s, idleTimeout / 3), at least one second. */
+  static Duration interval(Pod p) {
+    Duration d = Pods.duration(p, Annotations.IDLE_TIMEOUT).map(Timeouts::flushInterval).orElse(Timeouts.MAX_FLUSH_INTERVAL);
+    return d.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : d;
+  }
+
+  private void write(Pod p, long activityMillis) {
+    String patch = Json.encode(Map.of("metadata", Map.of("annotations",
+        Map.of(Annotations.LAST_ACTIVE, PodTransitions.rfc3339(Instant.ofEpochMilli(activityMillis))))));
+    try {
+      // A merge patch of one annotation, no resourceVersion: activity never conflicts with lifecycle writes.
+      client.pods().inNamespace(Pods.namespace(p)).withName(Pods.name(p)).patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+      writes.increment();
+    } catch (RuntimeException e) {
+      writeFailures.increment();
+      LOG.debug("last-active of {} not written: {}", Pods.name(p), e.toString());
+    }
+  }
+}

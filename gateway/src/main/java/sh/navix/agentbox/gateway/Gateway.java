@@ -20,7 +20,10 @@ import sh.navix.agentbox.api.bus.Bus;
 import sh.navix.agentbox.api.cache.ClusterCache;
 import sh.navix.agentbox.gateway.dev.DevMode;
 import sh.navix.agentbox.api.history.HistoryStore;
+import sh.navix.agentbox.extproc.activity.ActivityTracker;
+import sh.navix.agentbox.extproc.routing.SandboxRouter;
 import sh.navix.agentbox.gateway.http.ApiVerticle;
+import sh.navix.agentbox.gateway.proxy.ProxyVerticle;
 import sh.navix.agentbox.gateway.http.SandboxApi;
 import sh.navix.agentbox.scheduler.ClaimScheduler;
 import sh.navix.agentbox.scheduler.SchedulerOptions;
@@ -49,6 +52,9 @@ public final class Gateway {
   private volatile Reconcilers reconcilers;
   private volatile boolean stopping;
   private volatile String schedulerDeployment;
+  private volatile String proxyDeployment;
+  private volatile ActivityTracker activity;
+  private volatile SandboxRouter router;
 
   private Gateway(GatewayOptions options) {
     this.options = options;
@@ -118,7 +124,18 @@ public final class Gateway {
           cache.start()
               .onSuccess(v -> LOG.info("ready: cluster cache synced {} ms after JVM start",
                   System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime()))
-              .compose(v -> vertx.deployVerticle(new ClaimScheduler(client, cache, registry, new SchedulerOptions())))
+              .compose(v -> {
+                activity = new ActivityTracker(vertx, client, cache, registry, Duration.ofSeconds(1));
+                activity.start();
+                router = new SandboxRouter(cache, options.sandboxDomain);
+                return vertx.deployVerticle(() -> new ProxyVerticle(options.host, options.proxyPort, options.shutdownGrace, router, activity),
+                    new io.vertx.core.DeploymentOptions().setInstances(Math.max(1, Runtime.getRuntime().availableProcessors())));
+              })
+              .compose(pid -> {
+                proxyDeployment = pid;
+                LOG.info("sandbox proxy listening on {}:{}", options.host, options.proxyPort);
+                return vertx.deployVerticle(new ClaimScheduler(client, cache, registry, new SchedulerOptions()));
+              })
               .compose(sid -> {
                 schedulerDeployment = sid;
                 return Reconcilers.start(vertx, client, cache, history, registry, reconcilerOptions());
@@ -146,6 +163,15 @@ public final class Gateway {
   /** The lifecycle side, once started (null before the cache synced). */
   public Reconcilers reconcilers() {
     return reconcilers;
+  }
+
+  /** The routing brain shared by the proxy and ext_proc (null before the cache synced). */
+  public SandboxRouter router() {
+    return router;
+  }
+
+  public ActivityTracker activity() {
+    return activity;
   }
 
   public HistoryStore history() {
@@ -188,7 +214,14 @@ public final class Gateway {
     // flight (waitForRunning included) drain while the reconcilers still run; then the Lease is
     // handed back so a standby takes over.
     Future<Void> scheduler = schedulerDeployment == null ? Future.succeededFuture() : vertx.undeploy(schedulerDeployment);
-    Future<Void> http = scheduler.eventually(() -> apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment));
+    Future<Void> http = scheduler.eventually(() -> Future.join(
+            apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment),
+            proxyDeployment == null ? Future.succeededFuture() : vertx.undeploy(proxyDeployment)).<Void>mapEmpty()
+        .onComplete(x -> {
+          if (activity != null) {
+            activity.stop();
+          }
+        }));
     Future<Void> undeploy = http.eventually(() -> reconcilers == null ? Future.succeededFuture() : reconcilers.stop());
     Future<Void> drained = undeploy
         .eventually(() -> history == null ? Future.succeededFuture() : history.close())

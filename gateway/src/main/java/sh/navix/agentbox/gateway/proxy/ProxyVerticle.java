@@ -1,0 +1,206 @@
+package sh.navix.agentbox.gateway.proxy;
+
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.httpproxy.Body;
+import io.vertx.httpproxy.HttpProxy;
+import io.vertx.httpproxy.OriginRequestProvider;
+import io.vertx.httpproxy.ProxyContext;
+import io.vertx.httpproxy.ProxyInterceptor;
+import io.vertx.httpproxy.ProxyResponse;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sh.navix.agentbox.extproc.activity.ActivityTracker;
+import sh.navix.agentbox.extproc.routing.RequestTargets;
+import sh.navix.agentbox.extproc.routing.RouteDecision;
+import sh.navix.agentbox.extproc.routing.SandboxRouter;
+
+/**
+ * The built-in sandbox proxy (when Envoy is absent): HTTP/1.1 and WebSocket, the same routing as
+ * ext_proc, bodies streamed (never buffered), {@code x-forwarded-*} set, activity recorded. One
+ * instance per event loop; they share the port.
+ */
+public final class ProxyVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(ProxyVerticle.class);
+  static final String ROUTE = "agentbox.route";
+
+  private final String host;
+  private final int port;
+  private final Duration shutdownGrace;
+  private final SandboxRouter router;
+  private final ActivityTracker activity;
+  private HttpServer server;
+  private HttpClient client;
+  private io.vertx.core.http.WebSocketClient wsClient;
+
+  public ProxyVerticle(String host, int port, Duration shutdownGrace, SandboxRouter router, ActivityTracker activity) {
+    this.host = host;
+    this.port = port;
+    this.shutdownGrace = shutdownGrace;
+    this.router = router;
+    this.activity = activity;
+  }
+
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  @Override
+  public Future<?> start() {
+    client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setConnectTimeout(2000).setTcpNoDelay(true),
+        new PoolOptions().setHttp1MaxSize(256));
+    HttpProxy proxy = HttpProxy.reverseProxy(client);
+    proxy.origin(OriginRequestProvider.selector(ctx -> {
+      RouteDecision.Route r = ctx.get(ROUTE, RouteDecision.Route.class);
+      return Future.succeededFuture(SocketAddress.inetSocketAddress(r.port(), r.host()));
+    }));
+    proxy.addInterceptor(new Routing(), false);
+    wsClient = vertx.createWebSocketClient(new io.vertx.core.http.WebSocketClientOptions().setConnectTimeout(2000)
+        .setMaxFrameSize(1 << 20).setMaxMessageSize(64 << 20));
+    server = vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port).setTcpNoDelay(true)
+        .setMaxWebSocketFrameSize(1 << 20).setMaxWebSocketMessageSize(64 << 20));
+    return server.requestHandler(req -> {
+          if (isWebSocketUpgrade(req)) {
+            webSocket(req);
+          } else {
+            proxy.handle(req);
+          }
+        }).listen()
+        .onSuccess(s -> LOG.debug("sandbox proxy listening on {}:{}", host, s.actualPort()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    return (server == null ? Future.succeededFuture() : server.shutdown(shutdownGrace))
+        .eventually(() -> client == null ? Future.succeededFuture() : client.close())
+        .eventually(() -> wsClient == null ? Future.succeededFuture() : wsClient.close());
+  }
+
+  static boolean isWebSocketUpgrade(HttpServerRequest req) {
+    String upgrade = req.getHeader("upgrade");
+    return upgrade != null && upgrade.equalsIgnoreCase("websocket");
+  }
+
+  /** Headers not copied to the pod on a WebSocket: hop-by-hop ones and the handshake's own. */
+  static final java.util.Set<String> WS_SKIP = java.util.Set.of("host", "connection", "upgrade", "sec-websocket-key",
+      "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept", "content-length", "transfer-encoding",
+      "keep-alive", "te", "trailer", "proxy-connection", RequestTargets.DESTINATION);
+
+  /**
+   * WebSocket: routed like any request, then a tunnel of messages between the client and the pod,
+   * counted as an open tunnel for activity until either side closes.
+   */
+  private void webSocket(HttpServerRequest req) {
+    RouteDecision d = router.route(req::getHeader, req.authority() == null ? req.getHeader("host") : req.authority().toString(), req.uri());
+    if (d instanceof RouteDecision.Reject r) {
+      var resp = req.response().setStatusCode(r.status()).putHeader("content-type", "application/json");
+      if (r.retryAfterSeconds() != null) {
+        resp.putHeader("retry-after", Integer.toString(r.retryAfterSeconds()));
+      }
+      resp.end(r.body());
+      return;
+    }
+    RouteDecision.Route route = (RouteDecision.Route) d;
+    io.vertx.core.http.WebSocketConnectOptions up = new io.vertx.core.http.WebSocketConnectOptions()
+        .setHost(route.host()).setPort(route.port()).setURI(route.path());
+    req.headers().forEach((k, v) -> {
+      String key = k.toLowerCase(java.util.Locale.ROOT);
+      if (key.equals("sec-websocket-protocol")) {
+        for (String sub : v.split(",")) {
+          up.addSubProtocol(sub.trim());
+        }
+      } else if (!WS_SKIP.contains(key)) {
+        up.addHeader(k, v);
+      }
+    });
+    String clientIp = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+    if (clientIp != null) {
+      String prior = req.getHeader("x-forwarded-for");
+      up.putHeader("x-forwarded-for", prior == null ? clientIp : prior + ", " + clientIp);
+    }
+    up.putHeader("x-forwarded-proto", req.isSSL() ? "https" : "http");
+    if (req.authority() != null) {
+      up.putHeader("x-forwarded-host", req.authority().toString());
+    }
+    req.pause();
+    wsClient.connect(up).onComplete(ar -> {
+      if (ar.failed()) {
+        req.resume();
+        req.response().setStatusCode(502).putHeader("content-type", "application/json")
+            .end("{\"error\":" + sh.navix.agentbox.api.Json.encode("sandbox " + route.sandboxId() + " refused the WebSocket: "
+                + ar.cause().getMessage()) + "}");
+        return;
+      }
+      io.vertx.core.http.WebSocket pod = ar.result();
+      req.resume();
+      req.toWebSocket().onComplete(down -> {
+        if (down.failed()) {
+          pod.close();
+          return;
+        }
+        io.vertx.core.http.ServerWebSocket user = down.result();
+        activity.tunnelOpened(route.sandboxId());
+        java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Runnable closed = () -> {
+          if (open.compareAndSet(true, false)) {
+            activity.tunnelClosed(route.sandboxId());
+            user.close();
+            pod.close();
+          }
+        };
+        user.textMessageHandler(pod::writeTextMessage);
+        user.binaryMessageHandler(pod::writeBinaryMessage);
+        pod.textMessageHandler(user::writeTextMessage);
+        pod.binaryMessageHandler(user::writeBinaryMessage);
+        user.closeHandler(v -> closed.run());
+        pod.closeHandler(v -> closed.run());
+        user.exceptionHandler(e -> closed.run());
+        pod.exceptionHandler(e -> closed.run());
+      });
+    });
+  }
+
+  /** Decides where each request goes, or answers it; records activity and WebSocket tunnels. */
+  private final class Routing implements ProxyInterceptor {
+    @Override
+    public Future<ProxyResponse> handleProxyRequest(ProxyContext ctx) {
+      HttpServerRequest in = ctx.request().proxiedRequest();
+      RouteDecision d = router.route(in::getHeader, in.authority() == null ? in.getHeader("host") : in.authority().toString(), in.uri());
+      if (d instanceof RouteDecision.Reject r) {
+        ProxyResponse resp = ctx.request().release().response().setStatusCode(r.status())
+            .putHeader("content-type", "application/json")
+            .setBody(Body.body(Buffer.buffer(r.body())));
+        if (r.retryAfterSeconds() != null) {
+          resp.putHeader("retry-after", Integer.toString(r.retryAfterSeconds()));
+        }
+        return Future.succeededFuture(resp);
+      }
+      RouteDecision.Route route = (RouteDecision.Route) d;
+      ctx.set(ROUTE, route);
+      ctx.request().setURI(route.path());
+      var headers = ctx.request().headers();
+      headers.remove(RequestTargets.DESTINATION);
+      String client = in.remoteAddress() == null ? null : in.remoteAddress().hostAddress();
+      String prior = headers.get("x-forwarded-for");
+      if (client != null) {
+        headers.set("x-forwarded-for", prior == null ? client : prior + ", " + client);
+      }
+      if (in.authority() != null) {
+        headers.set("x-forwarded-host", in.authority().toString());
+        headers.set("x-forwarded-port", Integer.toString(in.authority().port() > 0 ? in.authority().port() : port));
+      }
+      headers.set("x-forwarded-proto", in.isSSL() ? "https" : "http");
+      activity.touch(route.sandboxId());
+      return ctx.sendRequest();
+    }
+  }
+}

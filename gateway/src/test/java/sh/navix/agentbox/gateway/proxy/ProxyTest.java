@@ -1,0 +1,169 @@
+package sh.navix.agentbox.gateway.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.json.JsonObject;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import sh.navix.agentbox.api.crd.Labels;
+import sh.navix.agentbox.api.lifecycle.Pods;
+import sh.navix.agentbox.devcluster.Await;
+import sh.navix.agentbox.gateway.Gateway;
+import sh.navix.agentbox.gateway.GatewayOptions;
+
+/** The built-in proxy in dev mode: the three routing forms, errors, WebSocket echo, and activity that keeps a sandbox alive. */
+class ProxyTest {
+  @TempDir static Path home;
+  static Gateway gateway;
+  static int proxyPort;
+  static Vertx client;
+  static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  @BeforeAll
+  static void boot() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      proxyPort = s.getLocalPort();
+    }
+    GatewayOptions o = GatewayOptions.parse(List.of("dev", "--api-port", "0", "--dev-api-port", "0", "--home", home.toString(),
+        "--proxy-port", Integer.toString(proxyPort), "--dev-pull-delay", "100ms"), Map.of());
+    gateway = Gateway.start(o).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    client = Vertx.vertx();
+    Await.until("demo pool warm", Duration.ofSeconds(30), () -> gateway.dev().cluster().client().pods().inNamespace("default")
+        .withLabel(Labels.SANDBOX_POOL, "demo").list().getItems().stream().filter(Pods::claimable).count() == 3 ? true : null);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    client.close().await(10, TimeUnit.SECONDS);
+    gateway.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+  }
+
+  static String create(String extra) throws Exception {
+    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.apiPort() + "/v1/sandboxes"))
+        .header("content-type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"poolName\":\"demo\",\"image\":\"agentbox/sandbox:dev\",\"waitForRunning\":true" + extra + "}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    return new JsonObject(r.body()).getJsonObject("sandbox").getString("sandboxId");
+  }
+
+  static void release(String id) throws Exception {
+    HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.apiPort() + "/v1/sandboxes/" + id)).DELETE().build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** A response as the test sees it. */
+  record Reply(int statusCode, String body) {}
+
+  /** GET through the proxy with any headers, Host included (the JDK client refuses to set Host). */
+  static Reply get(String path, String... headers) throws Exception {
+    io.vertx.core.http.RequestOptions o = new io.vertx.core.http.RequestOptions()
+        .setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(proxyPort, "127.0.0.1"))
+        .setHost("127.0.0.1").setPort(proxyPort).setURI(path).setTimeout(10_000);
+    for (int i = 0; i + 1 < headers.length; i += 2) {
+      if (headers[i].equalsIgnoreCase("host")) {
+        String[] hp = headers[i + 1].split(":");
+        o.setHost(hp[0]).setPort(hp.length > 1 ? Integer.parseInt(hp[1]) : proxyPort);
+      } else {
+        o.putHeader(headers[i], headers[i + 1]);
+      }
+    }
+    var http = client.createHttpClient();
+    try {
+      return http.request(o).compose(req -> req.send()).compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), b.toString())))
+          .await(15, TimeUnit.SECONDS);
+    } finally {
+      http.close();
+    }
+  }
+
+  static String phase(String sandboxId) {
+    var pods = gateway.dev().cluster().client().pods().inNamespace("default").withLabel(Labels.SANDBOX_ID, sandboxId).list().getItems();
+    return pods.isEmpty() ? "gone" : Pods.phase(pods.get(0)).map(Object::toString).orElse("none");
+  }
+
+  @Test
+  void hostHeaderAndPathFormsReachTheSandbox() throws Exception {
+    String id = create("");
+    Reply byHost = get("/whoami", "Host", "8080-" + id + ".sandbox.localhost");
+    assertThat(byHost.statusCode()).as(byHost.body()).isEqualTo(200);
+    String pod = new JsonObject(byHost.body()).getString("pod");
+    assertThat(new JsonObject(byHost.body()).getString("image")).isEqualTo("agentbox/sandbox:dev");
+
+    Reply byPath = get("/sandboxes/" + id + "/8080/whoami");
+    assertThat(new JsonObject(byPath.body()).getString("pod")).isEqualTo(pod);
+    Reply byHeader = get("/whoami", "x-sandbox-id", id);
+    assertThat(new JsonObject(byHeader.body()).getString("pod")).isEqualTo(pod);
+
+    // The echo endpoint shows what the pod received: the stripped path and the forwarding headers.
+    Reply echoed = get("/sandboxes/" + id + "/8080/some/path?q=1", "x-gateway-destination-endpoint", "10.0.0.1:1");
+    JsonObject echo = new JsonObject(echoed.body());
+    assertThat(echo.getString("path")).isEqualTo("/some/path");
+    assertThat(echo.encode()).contains("x-forwarded-for").contains("x-forwarded-proto").doesNotContain("10.0.0.1:1");
+    release(id);
+  }
+
+  @Test
+  void errorsAreJson() throws Exception {
+    Reply unknown = get("/", "Host", "8080-nosuchsandbox.sandbox.localhost");
+    assertThat(unknown.statusCode()).isEqualTo(404);
+    assertThat(new JsonObject(unknown.body()).getString("error")).contains("not found");
+    assertThat(get("/", "Host", "localhost").statusCode()).isEqualTo(404);
+    String id = create("");
+    Reply badPort = get("/", "Host", "9999-" + id + ".sandbox.localhost");
+    assertThat(badPort.statusCode()).isEqualTo(403);
+    release(id);
+  }
+
+  @Test
+  void webSocketEchoThroughTheProxy() throws Exception {
+    String id = create("");
+    WebSocketClient ws = client.createWebSocketClient();
+    WebSocket socket = ws.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(proxyPort).setURI("/ws/echo")
+        .addHeader("x-sandbox-id", id)).await(10, TimeUnit.SECONDS);
+    CompletableFuture<String> echoed = new CompletableFuture<>();
+    socket.textMessageHandler(echoed::complete);
+    socket.writeTextMessage("hello sandbox").await(5, TimeUnit.SECONDS);
+    assertThat(echoed.get(5, TimeUnit.SECONDS)).isEqualTo("hello sandbox");
+    assertThat(gateway.activity().openTunnels(id)).isEqualTo(1);
+    socket.close().await(5, TimeUnit.SECONDS);
+    Await.until("tunnel closed", Duration.ofSeconds(5), () -> gateway.activity().openTunnels(id) == 0 ? true : null);
+    ws.close();
+    release(id);
+  }
+
+  @Test
+  void anOpenWebSocketKeepsItsSandboxAliveAndAnIdleSandboxTimesOut() throws Exception {
+    String kept = create(",\"idleTimeout\":3");
+    String idle = create(",\"idleTimeout\":3");
+    WebSocketClient ws = client.createWebSocketClient();
+    WebSocket socket = ws.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(proxyPort).setURI("/ws/echo")
+        .addHeader("x-sandbox-id", kept)).await(10, TimeUnit.SECONDS);
+    Instant opened = Instant.now();
+    // idle timeout 3 s + flush lag 1 s: the idle sandbox goes, the one with a tunnel stays.
+    Await.until("idle sandbox released", Duration.ofSeconds(20), () -> !phase(idle).equals("running") ? true : null);
+    Await.until("8 s with the tunnel open", Duration.ofSeconds(15), () -> Instant.now().isAfter(opened.plusSeconds(8)) ? true : null);
+    assertThat(phase(kept)).isEqualTo("running");
+    socket.close().await(5, TimeUnit.SECONDS);
+    Await.until("released once the tunnel closed", Duration.ofSeconds(20), () -> !phase(kept).equals("running") ? true : null);
+    ws.close();
+  }
+}

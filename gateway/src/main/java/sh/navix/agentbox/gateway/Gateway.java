@@ -22,6 +22,7 @@ import sh.navix.agentbox.gateway.dev.DevMode;
 import sh.navix.agentbox.api.history.HistoryStore;
 import sh.navix.agentbox.extproc.activity.ActivityTracker;
 import sh.navix.agentbox.extproc.routing.SandboxRouter;
+import sh.navix.agentbox.gateway.grpc.GrpcVerticle;
 import sh.navix.agentbox.gateway.http.ApiVerticle;
 import sh.navix.agentbox.gateway.proxy.ProxyVerticle;
 import sh.navix.agentbox.gateway.http.SandboxApi;
@@ -53,6 +54,9 @@ public final class Gateway {
   private volatile boolean stopping;
   private volatile String schedulerDeployment;
   private volatile String proxyDeployment;
+  private volatile String grpcDeployment;
+  private volatile ProxyVerticle proxy;
+  private volatile GrpcVerticle grpc;
   private volatile ActivityTracker activity;
   private volatile SandboxRouter router;
 
@@ -113,7 +117,7 @@ public final class Gateway {
           cache = ClusterCache.create(vertx, client, options.namespace, RESYNC);
           SandboxApi.Settings settings = new SandboxApi.Settings(options.namespace == null ? "default" : options.namespace,
               options.defaultClaimWait.compareTo(options.maxClaimWait) > 0 ? options.maxClaimWait : options.defaultClaimWait,
-              options.maxClaimWait, options.sandboxDomain, options.proxyPort, ClaimScheduler.DEFAULT_STARTUP_TIMEOUT);
+              options.maxClaimWait, options.sandboxDomain, this::proxyPort, ClaimScheduler.DEFAULT_STARTUP_TIMEOUT);
           api = new ApiVerticle(options.host, options.apiPort, options.shutdownGrace, cache::synced, registry,
               (v, router) -> new SandboxApi(v, cache, history, client, settings).routes(router));
           return vertx.deployVerticle(api);
@@ -128,12 +132,28 @@ public final class Gateway {
                 activity = new ActivityTracker(vertx, client, cache, registry, Duration.ofSeconds(1));
                 activity.start();
                 router = new SandboxRouter(cache, options.sandboxDomain);
+                if (options.proxyPort == 0) {
+                  // Port 0 (tests, tools): one instance, so the port it got can be read back.
+                  proxy = new ProxyVerticle(options.host, 0, options.shutdownGrace, router, activity);
+                  return vertx.deployVerticle(proxy);
+                }
                 return vertx.deployVerticle(() -> new ProxyVerticle(options.host, options.proxyPort, options.shutdownGrace, router, activity),
                     new io.vertx.core.DeploymentOptions().setInstances(Math.max(1, Runtime.getRuntime().availableProcessors())));
               })
               .compose(pid -> {
                 proxyDeployment = pid;
-                LOG.info("sandbox proxy listening on {}:{}", options.host, options.proxyPort);
+                LOG.info("sandbox proxy listening on {}:{}", options.host, proxyPort());
+                if (options.grpcPort == 0) {
+                  grpc = new GrpcVerticle(options.host, 0, options.shutdownGrace, router, activity, cache, registry, cache::synced);
+                  return vertx.deployVerticle(grpc);
+                }
+                return vertx.deployVerticle(() -> new GrpcVerticle(options.host, options.grpcPort, options.shutdownGrace, router, activity,
+                        cache, registry, cache::synced),
+                    new io.vertx.core.DeploymentOptions().setInstances(Math.max(1, Runtime.getRuntime().availableProcessors())));
+              })
+              .compose(gid -> {
+                grpcDeployment = gid;
+                LOG.info("Envoy ext_proc, access log and gRPC health listening on {}:{}", options.host, grpcPort());
                 return vertx.deployVerticle(new ClaimScheduler(client, cache, registry, new SchedulerOptions()));
               })
               .compose(sid -> {
@@ -163,6 +183,16 @@ public final class Gateway {
   /** The lifecycle side, once started (null before the cache synced). */
   public Reconcilers reconcilers() {
     return reconcilers;
+  }
+
+  /** The sandbox proxy port actually bound. */
+  public int proxyPort() {
+    return proxy != null ? proxy.actualPort() : options.proxyPort;
+  }
+
+  /** The ext_proc gRPC port actually bound. */
+  public int grpcPort() {
+    return grpc != null ? grpc.actualPort() : options.grpcPort;
   }
 
   /** The routing brain shared by the proxy and ext_proc (null before the cache synced). */
@@ -216,7 +246,8 @@ public final class Gateway {
     Future<Void> scheduler = schedulerDeployment == null ? Future.succeededFuture() : vertx.undeploy(schedulerDeployment);
     Future<Void> http = scheduler.eventually(() -> Future.join(
             apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment),
-            proxyDeployment == null ? Future.succeededFuture() : vertx.undeploy(proxyDeployment)).<Void>mapEmpty()
+            proxyDeployment == null ? Future.succeededFuture() : vertx.undeploy(proxyDeployment),
+            grpcDeployment == null ? Future.succeededFuture() : vertx.undeploy(grpcDeployment)).<Void>mapEmpty()
         .onComplete(x -> {
           if (activity != null) {
             activity.stop();

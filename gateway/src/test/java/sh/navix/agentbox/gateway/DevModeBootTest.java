@@ -36,7 +36,7 @@ class DevModeBootTest {
   static void boot() throws Exception {
     GatewayOptions o =
         GatewayOptions.parse(
-            List.of("dev", "--host", "127.0.0.1", "--api-port", "0", "--dev-api-port", "0", "--home", home.toString()),
+            List.of("dev", "--host", "127.0.0.1", "--api-port", "0", "--dev-api-port", "0", "--proxy-port", "0", "--grpc-port", "0", "--home", home.toString()),
             Map.of());
     gateway = Gateway.start(o).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
   }

@@ -32,7 +32,7 @@ class GracefulDrainTest {
 
   @Test
   void inFlightRequestsFinishBeforeTheListenerCloses() throws Exception {
-    GatewayOptions o = GatewayOptions.parse(List.of("dev", "--api-port", "0", "--dev-api-port", "0", "--home", home.toString(),
+    GatewayOptions o = GatewayOptions.parse(List.of("dev", "--api-port", "0", "--dev-api-port", "0", "--proxy-port", "0", "--grpc-port", "0", "--home", home.toString(),
         "--dev-pull-delay", "2s", "--shutdown-grace", "20s"), Map.of());
     Gateway gateway = Gateway.start(o).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     var admin = gateway.dev().cluster().client();

@@ -51,7 +51,7 @@ class SigtermShutdownTest {
   void sigtermStopsListenersAndExitsCleanly() throws Exception {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     process = new ProcessBuilder(List.of(java.toString(), "-cp", System.getProperty("java.class.path"),
-            Main.class.getName(), "dev", "--api-port", "0", "--dev-api-port", "0", "--home", home.toString(),
+            Main.class.getName(), "dev", "--api-port", "0", "--dev-api-port", "0", "--proxy-port", "0", "--grpc-port", "0", "--home", home.toString(),
             "--shutdown-grace", "5s"))
         .redirectErrorStream(true)
         .start();

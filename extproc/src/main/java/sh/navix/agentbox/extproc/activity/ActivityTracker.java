@@ -88,6 +88,12 @@ public final class ActivityTracker {
     }
   }
 
+  /** When this replica last saw activity for the sandbox. */
+  public Optional<Instant> lastSeen(String sandboxId) {
+    State s = sandboxes.get(sandboxId);
+    return s == null ? Optional.empty() : Optional.of(Instant.ofEpochMilli(s.lastSeenMillis));
+  }
+
   /** Open tunnels of a sandbox on this replica. */
   public int openTunnels(String sandboxId) {
     State s = sandboxes.get(sandboxId);

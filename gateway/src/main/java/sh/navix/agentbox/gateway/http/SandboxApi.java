@@ -62,7 +62,7 @@ public final class SandboxApi {
       SandboxStatus.COMPLETED, SandboxStatus.FAILED, SandboxStatus.CANCELED);
 
   /** What the API needs to know about the process. */
-  public record Settings(String defaultNamespace, Duration defaultWait, Duration maxWait, String domain, int proxyPort,
+  public record Settings(String defaultNamespace, Duration defaultWait, Duration maxWait, String domain, java.util.function.IntSupplier proxyPort,
       Duration defaultStartupTimeout) {}
 
   private final Vertx vertx;

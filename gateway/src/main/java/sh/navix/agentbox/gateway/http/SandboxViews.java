@@ -26,9 +26,9 @@ import sh.navix.agentbox.api.model.SandboxStatus;
 final class SandboxViews {
   private final ClusterCache cache;
   private final String domain;
-  private final int proxyPort;
+  private final java.util.function.IntSupplier proxyPort;
 
-  SandboxViews(ClusterCache cache, String domain, int proxyPort) {
+  SandboxViews(ClusterCache cache, String domain, java.util.function.IntSupplier proxyPort) {
     this.cache = cache;
     this.domain = domain;
     this.proxyPort = proxyPort;
@@ -79,7 +79,7 @@ final class SandboxViews {
     Map<String, SandboxEndpoint> m = new LinkedHashMap<>();
     for (SandboxRuntimeSpec r : pool.get().getSpec().getRuntimes()) {
       if (r.getPort() != null) {
-        m.put(r.getName(), new SandboxEndpoint("http://" + r.getPort() + "-" + sandboxId + "." + domain + ":" + proxyPort, r.getLogDir()));
+        m.put(r.getName(), new SandboxEndpoint("http://" + r.getPort() + "-" + sandboxId + "." + domain + ":" + proxyPort.getAsInt(), r.getLogDir()));
       }
     }
     return m.isEmpty() ? null : m;

@@ -68,7 +68,7 @@ class ApiOutageTest {
     pool.setSpec(spec);
     cluster.client().resource(pool).create();
 
-    GatewayOptions o = GatewayOptions.parse(List.of("--host", "127.0.0.1", "--api-port", "0", "--home", home.resolve("gw").toString(),
+    GatewayOptions o = GatewayOptions.parse(List.of("--host", "127.0.0.1", "--api-port", "0", "--proxy-port", "0", "--grpc-port", "0", "--home", home.resolve("gw").toString(),
         "--kubeconfig", viaProxy.toString()), Map.of());
     gateway = Gateway.start(o).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     Await.until("3 idle pods", Duration.ofSeconds(30), () -> idle() == 3 ? true : null);

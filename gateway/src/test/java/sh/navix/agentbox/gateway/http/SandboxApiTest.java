@@ -38,7 +38,7 @@ class SandboxApiTest {
 
   @BeforeAll
   static void boot() throws Exception {
-    GatewayOptions o = GatewayOptions.parse(List.of("dev", "--api-port", "0", "--dev-api-port", "0", "--home", home.toString(),
+    GatewayOptions o = GatewayOptions.parse(List.of("dev", "--api-port", "0", "--dev-api-port", "0", "--proxy-port", "0", "--grpc-port", "0", "--home", home.toString(),
         "--dev-pull-delay", "100ms", "--max-claim-wait", "20s"), Map.of());
     gateway = Gateway.start(o).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     admin = gateway.dev().cluster().client();
@@ -137,7 +137,7 @@ class SandboxApiTest {
     assertThat(s.getString("poolName")).isEqualTo("demo");
     assertThat(s.getJsonObject("metadata").getString("task")).isEqualTo("t1");
     assertThat(s.getJsonObject("endpoints").getJsonObject("http").getString("url"))
-        .isEqualTo("http://8080-" + id + ".sandbox.localhost:8081");
+        .isEqualTo("http://8080-" + id + ".sandbox.localhost:" + gateway.proxyPort());
     Pod pod = admin.pods().inNamespace("default").withName(s.getString("podName")).get();
     assertThat(Pods.annotation(pod, "agentbox.navix.sh/idle-timeout")).isEqualTo("600");
     String whoami = "http://" + pod.getStatus().getPodIP() + ":8080/whoami";

@@ -7,7 +7,6 @@ import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -39,12 +38,11 @@ class ProxyTest {
 
   @BeforeAll
   static void boot() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      proxyPort = s.getLocalPort();
-    }
-    GatewayOptions o = GatewayOptions.parse(List.of("dev", "--api-port", "0", "--dev-api-port", "0", "--home", home.toString(),
-        "--proxy-port", Integer.toString(proxyPort), "--dev-pull-delay", "100ms"), Map.of());
+    GatewayOptions o = GatewayOptions.parse(List.of("dev", "--api-port", "0", "--dev-api-port", "0", "--proxy-port", "0", "--grpc-port", "0", "--home", home.toString(),
+        "--dev-pull-delay", "100ms"), Map.of());
     gateway = Gateway.start(o).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    Await.until("proxy bound", Duration.ofSeconds(30), () -> gateway.proxyPort() > 0 ? true : null);
+    proxyPort = gateway.proxyPort();
     client = Vertx.vertx();
     Await.until("demo pool warm", Duration.ofSeconds(30), () -> gateway.dev().cluster().client().pods().inNamespace("default")
         .withLabel(Labels.SANDBOX_POOL, "demo").list().getItems().stream().filter(Pods::claimable).count() == 3 ? true : null);

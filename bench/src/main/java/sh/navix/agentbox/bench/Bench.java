@@ -19,6 +19,7 @@ public final class Bench {
     switch (args[0]) {
       case "reconcile" -> ReconcileBench.run(rest);
       case "claims" -> ClaimBench.run(rest);
+      case "extproc" -> ExtProcBench.run(rest);
       default -> {
         System.err.println("unknown benchmark " + args[0]);
         System.exit(2);

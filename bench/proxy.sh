@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Built-in proxy vs direct-to-pod vs nginx (plain reverse proxy to the same pod), wrk at 64
+# keep-alive connections, all three in one run. Installs wrk and nginx from Debian if missing.
+# usage: bench/proxy.sh [seconds per target]    (default 15)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS="${1:-15}"
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q && apt-get install -y -q wrk nginx-light
+fi
+[ "${SKIP_BUILD:-}" = 1 ] || mvn -B -q -DskipTests package
+WORK=$(mktemp -d)
+java -jar gateway/target/agentbox-gateway.jar dev --home "$WORK/home" --api-port 18080 --proxy-port 18081 \
+  --grpc-port 19002 --dev-api-port 0 > "$WORK/gateway.log" 2>&1 &
+GW=$!
+NGINX_PID=""
+cleanup() { kill "$GW" 2>/dev/null || true; [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true; }
+trap cleanup EXIT
+for _ in $(seq 1 300); do curl -sf localhost:18080/readyz >/dev/null && break; sleep 0.1; done
+SANDBOX=$(curl -sf -X POST localhost:18080/v1/sandboxes -H 'content-type: application/json' \
+  -d '{"poolName":"demo","image":"agentbox/sandbox:dev","waitForRunning":true}')
+ID=$(echo "$SANDBOX" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sandbox"]["sandboxId"])')
+IP=$(curl -sf "localhost:18080/v1/sandboxes/$ID/is_ready" >/dev/null; \
+  curl -s "localhost:${DEV_API:-0}" >/dev/null 2>&1; \
+  curl -s -H "Host: 8080-$ID.sandbox.localhost" localhost:18081/whoami | python3 -c 'import json,sys; print(json.load(sys.stdin)["ip"])')
+cat > "$WORK/nginx.conf" <<NGINX
+worker_processes auto;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream pod { server $IP:8080; keepalive 64; }
+  server {
+    listen 127.0.0.1:18090;
+    location / {
+      proxy_pass http://pod;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_buffering off;
+      proxy_request_buffering off;
+    }
+  }
+}
+NGINX
+nginx -c "$WORK/nginx.conf" -g 'daemon off;' &
+NGINX_PID=$!
+sleep 1
+run() { # name url [host header]
+  local out
+  if [ -n "${3:-}" ]; then
+    wrk -t2 -c64 -d3s -H "Host: $3" "$2" >/dev/null        # warm-up
+    out=$(wrk -t2 -c64 -d"${SECS}s" --latency -H "Host: $3" "$2")
+  else
+    wrk -t2 -c64 -d3s "$2" >/dev/null
+    out=$(wrk -t2 -c64 -d"${SECS}s" --latency "$2")
+  fi
+  echo "$out" > "$WORK/wrk-$1.txt"
+  python3 - "$1" "$WORK/wrk-$1.txt" <<'PY'
+import re, sys
+name, path = sys.argv[1], sys.argv[2]
+t = open(path).read()
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    x = float(m.group(1)); return x / 1000 if m.group(2) == "us" else x * 1000 if m.group(2) == "s" else x
+p50 = ms(re.search(r"50%\s+(\S+)", t).group(1)); p99 = ms(re.search(r"99%\s+(\S+)", t).group(1))
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+errs = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {errs.group(1) if errs else 0} |")
+PY
+}
+echo
+echo "| target | requests/s | p50 ms | p99 ms | non-2xx |"
+echo "|---|---|---|---|---|"
+run "direct to pod" "http://$IP:8080/health"
+run "nginx → pod" "http://127.0.0.1:18090/health"
+run "built-in proxy → pod" "http://127.0.0.1:18081/health" "8080-$ID.sandbox.localhost"
+echo
+echo "machine: $(nproc) cores; wrk -t2 -c64 -d${SECS}s; $(date -u +%F)"

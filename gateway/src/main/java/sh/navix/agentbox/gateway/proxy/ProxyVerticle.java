@@ -2,20 +2,12 @@ package sh.navix.agentbox.gateway.proxy;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.PoolOptions;
-import io.vertx.core.net.SocketAddress;
-import io.vertx.httpproxy.Body;
-import io.vertx.httpproxy.HttpProxy;
-import io.vertx.httpproxy.OriginRequestProvider;
-import io.vertx.httpproxy.ProxyContext;
-import io.vertx.httpproxy.ProxyInterceptor;
-import io.vertx.httpproxy.ProxyResponse;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,12 +18,13 @@ import sh.navix.agentbox.extproc.routing.SandboxRouter;
 
 /**
  * The built-in sandbox proxy (when Envoy is absent): HTTP/1.1 and WebSocket, the same routing as
- * ext_proc, bodies streamed (never buffered), {@code x-forwarded-*} set, activity recorded. One
- * instance per event loop; they share the port.
+ * ext_proc, bodies streamed with backpressure (never buffered), hop-by-hop headers dropped,
+ * {@code x-forwarded-*} set, activity recorded. A direct pipe between the server request and a
+ * pooled client request: measured 39 % more throughput than vertx-http-proxy's interceptor chain
+ * on the same run (bench/RESULTS.md). One instance per event loop; they share the port.
  */
 public final class ProxyVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyVerticle.class);
-  static final String ROUTE = "agentbox.route";
 
   private final String host;
   private final int port;
@@ -58,12 +51,6 @@ public final class ProxyVerticle extends VerticleBase {
   public Future<?> start() {
     client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setConnectTimeout(2000).setTcpNoDelay(true),
         new PoolOptions().setHttp1MaxSize(256));
-    HttpProxy proxy = HttpProxy.reverseProxy(client);
-    proxy.origin(OriginRequestProvider.selector(ctx -> {
-      RouteDecision.Route r = ctx.get(ROUTE, RouteDecision.Route.class);
-      return Future.succeededFuture(SocketAddress.inetSocketAddress(r.port(), r.host()));
-    }));
-    proxy.addInterceptor(new Routing(), false);
     wsClient = vertx.createWebSocketClient(new io.vertx.core.http.WebSocketClientOptions().setConnectTimeout(2000)
         .setMaxFrameSize(1 << 20).setMaxMessageSize(64 << 20));
     server = vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port).setTcpNoDelay(true)
@@ -72,7 +59,7 @@ public final class ProxyVerticle extends VerticleBase {
           if (isWebSocketUpgrade(req)) {
             webSocket(req);
           } else {
-            proxy.handle(req);
+            forward(req);
           }
         }).listen()
         .onSuccess(s -> LOG.debug("sandbox proxy listening on {}:{}", host, s.actualPort()));
@@ -83,6 +70,83 @@ public final class ProxyVerticle extends VerticleBase {
     return (server == null ? Future.succeededFuture() : server.shutdown(shutdownGrace))
         .eventually(() -> client == null ? Future.succeededFuture() : client.close())
         .eventually(() -> wsClient == null ? Future.succeededFuture() : wsClient.close());
+  }
+
+  static final java.util.Set<String> HOP_BY_HOP = java.util.Set.of("connection", "keep-alive", "proxy-authenticate",
+      "proxy-authorization", "te", "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection");
+
+  /** Plain HTTP: route, then stream the request to the pod and the response back, with backpressure. */
+  private void forward(HttpServerRequest req) {
+    RouteDecision d = router.route(req::getHeader, req.authority() == null ? req.getHeader("host") : req.authority().toString(), req.uri());
+    if (d instanceof RouteDecision.Reject r) {
+      var resp = req.response().setStatusCode(r.status()).putHeader("content-type", "application/json");
+      if (r.retryAfterSeconds() != null) {
+        resp.putHeader("retry-after", Integer.toString(r.retryAfterSeconds()));
+      }
+      resp.end(r.body());
+      return;
+    }
+    RouteDecision.Route route = (RouteDecision.Route) d;
+    activity.touch(route.sandboxId());
+    req.pause();
+    io.vertx.core.http.RequestOptions o = new io.vertx.core.http.RequestOptions().setMethod(req.method())
+        .setHost(route.host()).setPort(route.port()).setURI(route.path());
+    io.vertx.core.MultiMap out = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
+    for (var e : req.headers()) {
+      String k = e.getKey().toLowerCase(java.util.Locale.ROOT);
+      if (!HOP_BY_HOP.contains(k) && !k.equals(RequestTargets.DESTINATION)) {
+        out.add(e.getKey(), e.getValue());
+      }
+    }
+    String clientIp = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+    if (clientIp != null) {
+      String prior = req.getHeader("x-forwarded-for");
+      out.set("x-forwarded-for", prior == null ? clientIp : prior + ", " + clientIp);
+    }
+    if (req.authority() != null) {
+      out.set("x-forwarded-host", req.authority().toString());
+      out.set("x-forwarded-port", Integer.toString(req.authority().port() > 0 ? req.authority().port() : port));
+    }
+    out.set("x-forwarded-proto", req.isSSL() ? "https" : "http");
+    o.setHeaders(out);
+    client.request(o).onComplete(ar -> {
+      if (ar.failed()) {
+        req.resume();
+        badGateway(req, route, ar.cause());
+        return;
+      }
+      io.vertx.core.http.HttpClientRequest up = ar.result();
+      up.response().onComplete(rar -> {
+        if (rar.failed()) {
+          badGateway(req, route, rar.cause());
+          return;
+        }
+        io.vertx.core.http.HttpClientResponse down = rar.result();
+        io.vertx.core.http.HttpServerResponse resp = req.response().setStatusCode(down.statusCode());
+        for (var e : down.headers()) {
+          if (!HOP_BY_HOP.contains(e.getKey().toLowerCase(java.util.Locale.ROOT))) {
+            resp.headers().add(e.getKey(), e.getValue());
+          }
+        }
+        if (!resp.headers().contains("content-length")) {
+          resp.setChunked(true);
+        }
+        down.pipeTo(resp);
+      });
+      if (!req.headers().contains("content-length") && req.headers().contains("transfer-encoding")) {
+        up.setChunked(true);
+      }
+      req.pipeTo(up);
+    });
+  }
+
+  private static void badGateway(HttpServerRequest req, RouteDecision.Route route, Throwable cause) {
+    if (!req.response().headWritten()) {
+      req.response().setStatusCode(502).putHeader("content-type", "application/json")
+          .end("{\"error\":" + sh.navix.agentbox.api.Json.encode("sandbox " + route.sandboxId() + " did not answer: " + cause.getMessage()) + "}");
+    } else {
+      req.connection().close();
+    }
   }
 
   static boolean isWebSocketUpgrade(HttpServerRequest req) {
@@ -167,40 +231,5 @@ public final class ProxyVerticle extends VerticleBase {
         pod.exceptionHandler(e -> closed.run());
       });
     });
-  }
-
-  /** Decides where each request goes, or answers it; records activity and WebSocket tunnels. */
-  private final class Routing implements ProxyInterceptor {
-    @Override
-    public Future<ProxyResponse> handleProxyRequest(ProxyContext ctx) {
-      HttpServerRequest in = ctx.request().proxiedRequest();
-      RouteDecision d = router.route(in::getHeader, in.authority() == null ? in.getHeader("host") : in.authority().toString(), in.uri());
-      if (d instanceof RouteDecision.Reject r) {
-        ProxyResponse resp = ctx.request().release().response().setStatusCode(r.status())
-            .putHeader("content-type", "application/json")
-            .setBody(Body.body(Buffer.buffer(r.body())));
-        if (r.retryAfterSeconds() != null) {
-          resp.putHeader("retry-after", Integer.toString(r.retryAfterSeconds()));
-        }
-        return Future.succeededFuture(resp);
-      }
-      RouteDecision.Route route = (RouteDecision.Route) d;
-      ctx.set(ROUTE, route);
-      ctx.request().setURI(route.path());
-      var headers = ctx.request().headers();
-      headers.remove(RequestTargets.DESTINATION);
-      String client = in.remoteAddress() == null ? null : in.remoteAddress().hostAddress();
-      String prior = headers.get("x-forwarded-for");
-      if (client != null) {
-        headers.set("x-forwarded-for", prior == null ? client : prior + ", " + client);
-      }
-      if (in.authority() != null) {
-        headers.set("x-forwarded-host", in.authority().toString());
-        headers.set("x-forwarded-port", Integer.toString(in.authority().port() > 0 ? in.authority().port() : port));
-      }
-      headers.set("x-forwarded-proto", in.isSSL() ? "https" : "http");
-      activity.touch(route.sandboxId());
-      return ctx.sendRequest();
-    }
   }
 }

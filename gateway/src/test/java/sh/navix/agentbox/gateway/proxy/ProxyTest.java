@@ -120,6 +120,20 @@ class ProxyTest {
   }
 
   @Test
+  void requestAndResponseBodiesPassThrough() throws Exception {
+    String id = create("");
+    String big = "x".repeat(2 * 1024 * 1024) + "end";
+    HttpResponse<String> put = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxyPort + "/sandboxes/" + id + "/8080/state/blob"))
+        .PUT(HttpRequest.BodyPublishers.ofString(big)).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(put.statusCode()).isBetween(200, 204);
+    HttpResponse<String> back = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxyPort + "/sandboxes/" + id + "/8080/state/blob"))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(back.statusCode()).isEqualTo(200);
+    assertThat(back.body()).hasSize(big.length()).endsWith("end");
+    release(id);
+  }
+
+  @Test
   void errorsAreJson() throws Exception {
     Reply unknown = get("/", "Host", "8080-nosuchsandbox.sandbox.localhost");
     assertThat(unknown.statusCode()).isEqualTo(404);

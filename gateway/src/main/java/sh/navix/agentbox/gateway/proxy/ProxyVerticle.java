@@ -75,8 +75,8 @@ public final class ProxyVerticle extends VerticleBase {
   static final java.util.Set<String> HOP_BY_HOP = java.util.Set.of("connection", "keep-alive", "proxy-authenticate",
       "proxy-authorization", "te", "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection");
 
-  /** Plain HTTP: route, then stream the request to the pod and the response back, with backpressure. */
-  private void forward(HttpServerRequest req) {
+  /** The route of a request, or null after answering it with the routing error. */
+  private RouteDecision.Route routeOrReject(HttpServerRequest req) {
     RouteDecision d = router.route(req::getHeader, req.authority() == null ? req.getHeader("host") : req.authority().toString(), req.uri());
     if (d instanceof RouteDecision.Reject r) {
       var resp = req.response().setStatusCode(r.status()).putHeader("content-type", "application/json");
@@ -84,9 +84,17 @@ public final class ProxyVerticle extends VerticleBase {
         resp.putHeader("retry-after", Integer.toString(r.retryAfterSeconds()));
       }
       resp.end(r.body());
+      return null;
+    }
+    return (RouteDecision.Route) d;
+  }
+
+  /** Plain HTTP: route, then stream the request to the pod and the response back, with backpressure. */
+  private void forward(HttpServerRequest req) {
+    RouteDecision.Route route = routeOrReject(req);
+    if (route == null) {
       return;
     }
-    RouteDecision.Route route = (RouteDecision.Route) d;
     activity.touch(route.sandboxId());
     req.pause();
     io.vertx.core.http.RequestOptions o = new io.vertx.core.http.RequestOptions().setMethod(req.method())
@@ -164,16 +172,10 @@ public final class ProxyVerticle extends VerticleBase {
    * counted as an open tunnel for activity until either side closes.
    */
   private void webSocket(HttpServerRequest req) {
-    RouteDecision d = router.route(req::getHeader, req.authority() == null ? req.getHeader("host") : req.authority().toString(), req.uri());
-    if (d instanceof RouteDecision.Reject r) {
-      var resp = req.response().setStatusCode(r.status()).putHeader("content-type", "application/json");
-      if (r.retryAfterSeconds() != null) {
-        resp.putHeader("retry-after", Integer.toString(r.retryAfterSeconds()));
-      }
-      resp.end(r.body());
+    RouteDecision.Route route = routeOrReject(req);
+    if (route == null) {
       return;
     }
-    RouteDecision.Route route = (RouteDecision.Route) d;
     io.vertx.core.http.WebSocketConnectOptions up = new io.vertx.core.http.WebSocketConnectOptions()
         .setHost(route.host()).setPort(route.port()).setURI(route.path());
     req.headers().forEach((k, v) -> {

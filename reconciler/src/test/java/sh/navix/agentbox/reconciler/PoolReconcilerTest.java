@@ -68,6 +68,8 @@ class PoolReconcilerTest extends ReconcilerTestBase {
       SandboxPool ready = awaitPoolPhase("phases", SandboxPoolPhase.Ready);
       assertThat(ready.getStatus().getIdleReplicas()).isEqualTo(4);
       assertThat(ready.getStatus().getUnavailableIdleReplicas()).isZero();
+      // The watch delivers the same update a moment after the GET saw it.
+      await("the watch sees Ready", Duration.ofSeconds(10), () -> !seen.isEmpty() && seen.get(seen.size() - 1) == SandboxPoolPhase.Ready ? true : null);
     }
     assertThat(seen).first().isEqualTo(SandboxPoolPhase.ScalingUp);
     assertThat(seen).last().isEqualTo(SandboxPoolPhase.Ready);

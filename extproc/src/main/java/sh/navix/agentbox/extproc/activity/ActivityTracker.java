@@ -36,8 +36,6 @@ import sh.navix.agentbox.api.lifecycle.Timeouts;
  */
 public final class ActivityTracker {
   private static final Logger LOG = LoggerFactory.getLogger(ActivityTracker.class);
-  /** Concurrent last-active writes per flush. */
-  static final int MAX_CONCURRENT_WRITES = 16;
 
   private final Vertx vertx;
   private final KubernetesClient client;
@@ -140,20 +138,15 @@ public final class ActivityTracker {
       return Future.succeededFuture();
     }
     flushing = true;
-    return vertx.<Void>executeBlocking(() -> {
-      // Bounded parallelism: one flush never floods the API server.
-      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(Math.min(MAX_CONCURRENT_WRITES, due.size()));
-      try {
-        List<java.util.concurrent.Future<?>> fs = new ArrayList<>();
-        due.forEach(r -> fs.add(pool.submit(r)));
-        for (var f : fs) {
-          f.get();
-        }
-      } finally {
-        pool.shutdown();
-      }
-      return null;
-    }, false).eventually(() -> {
+    // Each write on a Vert.x worker: the worker pool bounds how many run at once.
+    List<Future<Void>> writes = new ArrayList<>();
+    for (Runnable r : due) {
+      writes.add(vertx.executeBlocking(() -> {
+        r.run();
+        return null;
+      }, false));
+    }
+    return Future.join(writes).<Void>mapEmpty().eventually(() -> {
       flushing = false;
       return Future.succeededFuture();
     });

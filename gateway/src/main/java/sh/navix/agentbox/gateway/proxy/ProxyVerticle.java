@@ -54,6 +54,7 @@ public final class ProxyVerticle extends VerticleBase {
     wsClient = vertx.createWebSocketClient(new io.vertx.core.http.WebSocketClientOptions().setConnectTimeout(2000)
         .setMaxFrameSize(1 << 20).setMaxMessageSize(64 << 20));
     server = vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port).setTcpNoDelay(true)
+        .setHandle100ContinueAutomatically(true)
         .setMaxWebSocketFrameSize(1 << 20).setMaxWebSocketMessageSize(64 << 20));
     return server.requestHandler(req -> {
           if (isWebSocketUpgrade(req)) {
@@ -73,7 +74,7 @@ public final class ProxyVerticle extends VerticleBase {
   }
 
   static final java.util.Set<String> HOP_BY_HOP = java.util.Set.of("connection", "keep-alive", "proxy-authenticate",
-      "proxy-authorization", "te", "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection");
+      "proxy-authorization", "te", "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection", "expect");
 
   /** The route of a request, or null after answering it with the routing error. */
   private RouteDecision.Route routeOrReject(HttpServerRequest req) {

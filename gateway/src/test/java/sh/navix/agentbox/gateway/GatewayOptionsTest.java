@@ -48,4 +48,28 @@ class GatewayOptionsTest {
     assertThatThrownBy(() -> GatewayOptions.parse(List.of("--home"), Map.of()))
         .hasMessageContaining("--home needs a value");
   }
+
+  @Test
+  void lifecycleAndClaimSettings() {
+    GatewayOptions d = GatewayOptions.parse(List.of(), Map.of());
+    assertThat(d.leaseNamespace).isEqualTo("default");
+    assertThat(d.historyRetention).isEqualTo(Duration.ofDays(30));
+    assertThat(d.scaleDownProtection).isEqualTo(Duration.ofSeconds(10));
+    assertThat(d.maxClaimWait).isEqualTo(Duration.ofMinutes(5));
+    assertThat(d.sandboxDomain).isEqualTo("sandbox.localhost");
+    assertThat(d.historyFile()).isEqualTo(d.home.resolve("history/sandboxes"));
+
+    GatewayOptions o = GatewayOptions.parse(List.of("--history-retention", "0", "--scale-down-protection=30s", "--identity", "gw-a",
+        "--kubeconfig", "/etc/k/config", "--max-claim-wait", "90s", "--sandbox-domain", "sbx.example.com"),
+        Map.of("POD_NAMESPACE", "agentbox"));
+    assertThat(o.leaseNamespace).as("the pod's own namespace by default").isEqualTo("agentbox");
+    assertThat(o.historyRetention).isZero();
+    assertThat(o.scaleDownProtection).isEqualTo(Duration.ofSeconds(30));
+    assertThat(o.identity).isEqualTo("gw-a");
+    assertThat(o.kubeconfig).isEqualTo(Path.of("/etc/k/config"));
+    assertThat(o.maxClaimWait).isEqualTo(Duration.ofSeconds(90));
+    assertThat(o.sandboxDomain).isEqualTo("sbx.example.com");
+    assertThatThrownBy(() -> GatewayOptions.parse(List.of("--history-retention", "a month"), Map.of()))
+        .hasMessageContaining("--history-retention");
+  }
 }

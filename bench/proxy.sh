@@ -11,19 +11,24 @@ if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
 fi
 [ "${SKIP_BUILD:-}" = 1 ] || mvn -B -q -DskipTests package
 WORK=$(mktemp -d)
-java -jar gateway/target/agentbox-gateway.jar dev --home "$WORK/home" --api-port 18080 --proxy-port 18081 \
-  --grpc-port 19002 --dev-api-port 0 > "$WORK/gateway.log" 2>&1 &
-GW=$!
+# The cluster (API server, simulated node, the pods' servers) in one process, the gateway in
+# another, nginx in a third: as on a real cluster, the pods do not share the proxy's JVM.
+java -jar bench/target/agentbox-bench.jar cluster --kubeconfig "$WORK/kubeconfig" > "$WORK/cluster.log" 2>&1 &
+CL=$!
 NGINX_PID=""
-cleanup() { kill "$GW" 2>/dev/null || true; [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true; }
+GW=""
+cleanup() { [ -n "$GW" ] && kill "$GW" 2>/dev/null; kill "$CL" 2>/dev/null; [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null; true; }
 trap cleanup EXIT
+for _ in $(seq 1 600); do [ -f "$WORK/kubeconfig" ] && break; sleep 0.1; done
+java -jar gateway/target/agentbox-gateway.jar --kubeconfig "$WORK/kubeconfig" --host 127.0.0.1 --home "$WORK/home" \
+  --api-port 18080 --proxy-port 18081 --grpc-port 19002 > "$WORK/gateway.log" 2>&1 &
+GW=$!
 for _ in $(seq 1 300); do curl -sf localhost:18080/readyz >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 300); do curl -s localhost:18080/v1/sandboxpools/bench | grep -q '"idle":3' && break; sleep 0.1; done
 SANDBOX=$(curl -sf -X POST localhost:18080/v1/sandboxes -H 'content-type: application/json' \
-  -d '{"poolName":"demo","image":"agentbox/sandbox:dev","waitForRunning":true}')
+  -d '{"poolName":"bench","image":"bench/sandbox:2","waitForRunning":true}')
 ID=$(echo "$SANDBOX" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sandbox"]["sandboxId"])')
-IP=$(curl -sf "localhost:18080/v1/sandboxes/$ID/is_ready" >/dev/null; \
-  curl -s "localhost:${DEV_API:-0}" >/dev/null 2>&1; \
-  curl -s -H "Host: 8080-$ID.sandbox.localhost" localhost:18081/whoami | python3 -c 'import json,sys; print(json.load(sys.stdin)["ip"])')
+IP=$(curl -s -H "Host: 8080-$ID.sandbox.localhost" localhost:18081/whoami | python3 -c 'import json,sys; print(json.load(sys.stdin)["ip"])')
 cat > "$WORK/nginx.conf" <<NGINX
 worker_processes auto;
 pid $WORK/nginx.pid;

@@ -20,6 +20,7 @@ public final class Bench {
       case "reconcile" -> ReconcileBench.run(rest);
       case "claims" -> ClaimBench.run(rest);
       case "extproc" -> ExtProcBench.run(rest);
+      case "cluster" -> ClusterProcess.run(rest);
       default -> {
         System.err.println("unknown benchmark " + args[0]);
         System.exit(2);

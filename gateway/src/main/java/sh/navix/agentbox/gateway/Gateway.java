@@ -128,36 +128,38 @@ public final class Gateway {
         })
         .compose(id -> {
           apiDeployment = id;
+          // The data-plane listeners bind now, so a port already in use fails the start; until
+          // the cache has synced they answer 503.
+          activity = new ActivityTracker(vertx, client, cache, registry, Duration.ofSeconds(1));
+          router = new SandboxRouter(cache, options.sandboxDomain);
+          if (options.proxyPort == 0) {
+            // Port 0 (tests, tools): one instance, so the port it got can be read back.
+            proxy = new ProxyVerticle(options.host, 0, options.shutdownGrace, router, activity);
+            return vertx.deployVerticle(proxy);
+          }
+          return vertx.deployVerticle(() -> new ProxyVerticle(options.host, options.proxyPort, options.shutdownGrace, router, activity),
+              new io.vertx.core.DeploymentOptions().setInstances(Math.max(1, Runtime.getRuntime().availableProcessors())));
+        })
+        .compose(pid -> {
+          proxyDeployment = pid;
+          LOG.info("sandbox proxy listening on {}:{}", options.host, proxyPort());
+          if (options.grpcPort == 0) {
+            grpc = new GrpcVerticle(options.host, 0, options.shutdownGrace, router, activity, cache, registry, cache::synced);
+            return vertx.deployVerticle(grpc);
+          }
+          return vertx.deployVerticle(() -> new GrpcVerticle(options.host, options.grpcPort, options.shutdownGrace, router, activity,
+                  cache, registry, cache::synced),
+              new io.vertx.core.DeploymentOptions().setInstances(Math.max(1, Runtime.getRuntime().availableProcessors())));
+        })
+        .compose(gid -> {
+          grpcDeployment = gid;
+          LOG.info("Envoy ext_proc, access log and gRPC health listening on {}:{}", options.host, grpcPort());
           // Readiness follows the cache; /healthz answers meanwhile.
           cache.start()
               .onSuccess(v -> LOG.info("ready: cluster cache synced {} ms after JVM start",
                   System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime()))
               .compose(v -> {
-                activity = new ActivityTracker(vertx, client, cache, registry, Duration.ofSeconds(1));
                 activity.start();
-                router = new SandboxRouter(cache, options.sandboxDomain);
-                if (options.proxyPort == 0) {
-                  // Port 0 (tests, tools): one instance, so the port it got can be read back.
-                  proxy = new ProxyVerticle(options.host, 0, options.shutdownGrace, router, activity);
-                  return vertx.deployVerticle(proxy);
-                }
-                return vertx.deployVerticle(() -> new ProxyVerticle(options.host, options.proxyPort, options.shutdownGrace, router, activity),
-                    new io.vertx.core.DeploymentOptions().setInstances(Math.max(1, Runtime.getRuntime().availableProcessors())));
-              })
-              .compose(pid -> {
-                proxyDeployment = pid;
-                LOG.info("sandbox proxy listening on {}:{}", options.host, proxyPort());
-                if (options.grpcPort == 0) {
-                  grpc = new GrpcVerticle(options.host, 0, options.shutdownGrace, router, activity, cache, registry, cache::synced);
-                  return vertx.deployVerticle(grpc);
-                }
-                return vertx.deployVerticle(() -> new GrpcVerticle(options.host, options.grpcPort, options.shutdownGrace, router, activity,
-                        cache, registry, cache::synced),
-                    new io.vertx.core.DeploymentOptions().setInstances(Math.max(1, Runtime.getRuntime().availableProcessors())));
-              })
-              .compose(gid -> {
-                grpcDeployment = gid;
-                LOG.info("Envoy ext_proc, access log and gRPC health listening on {}:{}", options.host, grpcPort());
                 return vertx.deployVerticle(new ClaimScheduler(client, cache, registry, new SchedulerOptions()));
               })
               .compose(sid -> {

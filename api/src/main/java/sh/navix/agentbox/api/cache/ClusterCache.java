@@ -33,6 +33,13 @@ public interface ClusterCache {
   /** Whether every informer has synced and is watching. */
   boolean synced();
 
+  /**
+   * Whether every informer has listed at least once, so the cache holds the cluster's state
+   * (possibly stale while a watch reconnects). The data plane keeps routing on this during an
+   * API server blip; readiness uses {@link #synced()}.
+   */
+  boolean populated();
+
   /** The live pod holding {@code sandboxId}, if any. */
   Optional<Pod> podBySandboxId(String sandboxId);
 

@@ -27,6 +27,9 @@ public final class SandboxRouter {
 
   /** Parses and resolves a request in one step. */
   public RouteDecision route(Function<String, String> header, String host, String pathAndQuery) {
+    if (!cache.populated()) {
+      return new RouteDecision.Reject(503, "the gateway is starting: its view of the cluster is not synced yet", 1);
+    }
     Optional<RequestTarget> target;
     try {
       target = targets.parse(header, host, pathAndQuery);

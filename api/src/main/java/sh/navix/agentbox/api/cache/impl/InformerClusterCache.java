@@ -83,6 +83,12 @@ public final class InformerClusterCache implements ClusterCache {
     return hasSynced(pods) && hasSynced(poolInformer) && hasSynced(templateInformer);
   }
 
+  @Override
+  public boolean populated() {
+    return pods != null && pods.hasSynced() && poolInformer != null && poolInformer.hasSynced()
+        && templateInformer != null && templateInformer.hasSynced();
+  }
+
   private static boolean hasSynced(SharedIndexInformer<?> i) {
     return i != null && i.hasSynced() && i.isWatching();
   }

@@ -130,6 +130,14 @@ class ProxyTest {
         .build(), HttpResponse.BodyHandlers.ofString());
     assertThat(back.statusCode()).isEqualTo(200);
     assertThat(back.body()).hasSize(big.length()).endsWith("end");
+
+    // A body of unknown length arrives chunked and is streamed on chunked.
+    byte[] streamed = ("chunk-".repeat(100_000) + "last").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    HttpResponse<String> chunked = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxyPort + "/sandboxes/" + id + "/8080/state/stream"))
+        .PUT(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(streamed))).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(chunked.statusCode()).isBetween(200, 204);
+    assertThat(HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxyPort + "/sandboxes/" + id + "/8080/state/stream")).build(),
+        HttpResponse.BodyHandlers.ofString()).body()).hasSize(streamed.length).endsWith("last");
     release(id);
   }
 

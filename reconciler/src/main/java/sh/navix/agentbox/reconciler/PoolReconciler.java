@@ -126,21 +126,25 @@ public final class PoolReconciler extends VerticleBase {
         .filter(ph -> ph != SandboxPhase.FAILED).isPresent()).toList();
     int replicas = pool.getSpec().getReplicas();
     int count = active.size() + pending.size();
-    List<Future<?>> work = new ArrayList<>();
-    if (count < replicas) {
-      int n = Math.min(replicas - count, options.createBurst);
-      for (int i = 0; i < n; i++) {
-        work.add(create(key, pool, pending));
+    // Scaling up: say so before creating, so the pool reads ScalingUp however fast pods appear.
+    Future<?> announced = count < replicas && pending.isEmpty() ? writeStatus(pool, pods) : Future.succeededFuture();
+    return announced.eventually(() -> {
+      List<Future<?>> work = new ArrayList<>();
+      if (count < replicas) {
+        int n = Math.min(replicas - count, options.createBurst);
+        for (int i = 0; i < n; i++) {
+          work.add(create(key, pool, pending));
+        }
       }
-    }
-    work.addAll(scaleDown(pool, active, count - replicas, now));
-    boolean waiting = !pending.isEmpty() || active.stream().anyMatch(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) != null);
-    if (waiting) {
-      watchlist.add(key);
-    } else {
-      watchlist.remove(key);
-    }
-    return Future.join(work).eventually(() -> writeStatus(pool, lifecycle.cache().pods(ns, name)));
+      work.addAll(scaleDown(pool, active, count - replicas, now));
+      boolean waiting = !pending.isEmpty() || active.stream().anyMatch(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) != null);
+      if (waiting) {
+        watchlist.add(key);
+      } else {
+        watchlist.remove(key);
+      }
+      return Future.join(work);
+    }).eventually(() -> writeStatus(lifecycle.cache().pool(ns, name).orElse(pool), lifecycle.cache().pods(ns, name)));
   }
 
   private Future<?> create(String key, SandboxPool pool, Set<String> pending) {

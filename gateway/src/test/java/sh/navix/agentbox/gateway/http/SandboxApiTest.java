@@ -375,6 +375,27 @@ class SandboxApiTest {
   }
 
   @Test
+  void deletingAStartingSandboxCancelsItAndRecyclesThePod() throws Exception {
+    pool("cancel", 1);
+    JsonObject s = json(call("POST", "/v1/sandboxes", "{\"poolName\":\"cancel\",\"image\":\"example/slow-pull:1\"}")).getJsonObject("sandbox");
+    assertThat(s.getString("status")).isEqualTo("Starting");
+    JsonObject starting = json(call("GET", "/v1/sandboxes/" + s.getString("sandboxId"), null)).getJsonObject("sandbox");
+    assertThat(starting.getJsonObject("statusDetail").getString("reason")).isNotBlank();
+    assertThat(call("DELETE", "/v1/sandboxes/" + s.getString("sandboxId"), null).statusCode()).isEqualTo(202);
+    JsonObject ended = await("Canceled in history", Duration.ofSeconds(30), () -> {
+      try {
+        JsonObject b = json(call("GET", "/v1/sandboxes/" + s.getString("sandboxId"), null)).getJsonObject("sandbox");
+        return "Canceled".equals(b.getString("status")) ? b : null;
+      } catch (Exception e) {
+        return null;
+      }
+    });
+    assertThat(ended.getString("startedAt")).isNull();
+    assertThat(ended.containsKey("durationSeconds")).as("no duration for a sandbox that never ran").isFalse();
+    await("pod idle again", Duration.ofSeconds(30), () -> idle("cancel") == 1 ? true : null);
+  }
+
+  @Test
   void aSandboxThatCannotStartFailsWaitForRunningWith422() throws Exception {
     pool("broken", 1);
     HttpResponse<String> r = call("POST", "/v1/sandboxes", "{\"poolName\":\"broken\",\"image\":\"example/fail-pull:1\",\"waitForRunning\":true}");

@@ -56,6 +56,22 @@ public final class GoDuration {
     };
   }
 
+  /**
+   * A duration from configuration or an annotation that may be absent or hand-edited: empty when
+   * blank, malformed or zero ("none"), never an exception.
+   */
+  public static java.util.Optional<Duration> parseLenient(String text) {
+    if (text == null || text.isBlank()) {
+      return java.util.Optional.empty();
+    }
+    try {
+      Duration d = parse(text);
+      return d.isZero() ? java.util.Optional.empty() : java.util.Optional.of(d);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      return java.util.Optional.empty();
+    }
+  }
+
   /** Formats like Go's {@code Duration.String()}: "1h0m0s", "1m30s", "300ms", "0s". */
   public static String format(Duration d) {
     if (d.isNegative()) {

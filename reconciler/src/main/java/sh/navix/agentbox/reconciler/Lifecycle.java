@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import sh.navix.agentbox.api.Json;
 import sh.navix.agentbox.api.cache.ClusterCache;
 import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.Finalizers;
@@ -21,7 +20,6 @@ import sh.navix.agentbox.api.lifecycle.PodTransitions;
 import sh.navix.agentbox.api.lifecycle.Pods;
 import sh.navix.agentbox.api.lifecycle.SandboxRecords;
 import sh.navix.agentbox.api.model.Sandbox;
-import tools.jackson.core.type.TypeReference;
 
 /**
  * The lifecycle writes every reconciler and the release handler share: release a sandbox, mark a
@@ -30,7 +28,6 @@ import tools.jackson.core.type.TypeReference;
  */
 public final class Lifecycle {
   private static final Logger LOG = LoggerFactory.getLogger(Lifecycle.class);
-  private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
 
   private final ClusterCache cache;
   private final PodWriter writer;
@@ -136,15 +133,7 @@ public final class Lifecycle {
 
   /** The first container image the sandbox ran, from the running-images annotation. */
   static String ranImage(Pod p) {
-    String v = Pods.annotation(p, Annotations.RUNNING_IMAGES);
-    if (v == null) {
-      return null;
-    }
-    try {
-      Map<String, String> m = Json.mapper().readValue(v, STRING_MAP);
-      return m.get(p.getSpec().getContainers().get(0).getName());
-    } catch (RuntimeException e) {
-      return null;
-    }
+    Map<String, String> m = Pods.jsonMap(p, Annotations.RUNNING_IMAGES);
+    return m == null ? null : m.get(p.getSpec().getContainers().get(0).getName());
   }
 }

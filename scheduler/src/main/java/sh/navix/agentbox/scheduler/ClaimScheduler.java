@@ -28,6 +28,7 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import sh.navix.agentbox.api.GoDuration;
 import sh.navix.agentbox.api.Json;
 import sh.navix.agentbox.api.bus.Bus;
 import sh.navix.agentbox.api.cache.ClusterCache;
@@ -241,9 +242,9 @@ public final class ClaimScheduler extends VerticleBase {
     CreateSandboxInput in = w.request.input();
     Optional<SandboxPool> pool = cache.pool(q.namespace, q.pool);
     Duration startup = in.startupTimeout() != null ? in.startupTimeout()
-        : pool.map(p -> duration(p.getSpec().getDefaultStartupTimeout())).orElse(null);
+        : pool.flatMap(p -> GoDuration.parseLenient(p.getSpec().getDefaultStartupTimeout())).orElse(null);
     Duration idle = in.idleTimeout() != null ? in.idleTimeout()
-        : pool.map(p -> duration(p.getSpec().getDefaultIdleTimeout())).orElse(null);
+        : pool.flatMap(p -> GoDuration.parseLenient(p.getSpec().getDefaultIdleTimeout())).orElse(null);
     Pod claimed = PodTransitions.claim(pod, new PodTransitions.ClaimSpec(w.request.sandboxId(), images(pod, in), in.labels(),
         in.annotations(), in.metadata(), startup == null ? DEFAULT_STARTUP_TIMEOUT : startup, idle, in.postStartHooks(),
         in.team(), in.user(), Instant.now()));
@@ -397,18 +398,6 @@ public final class ClaimScheduler extends VerticleBase {
 
   /** Startup timeout of a create that names none, in a pool without defaultStartupTimeout. */
   public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofMinutes(2);
-
-  private static Duration duration(String go) {
-    if (go == null || go.isBlank()) {
-      return null;
-    }
-    try {
-      Duration d = sh.navix.agentbox.api.GoDuration.parse(go);
-      return d.isZero() ? null : d;
-    } catch (IllegalArgumentException e) {
-      return null;
-    }
-  }
 
   static boolean isConflict(Throwable e) {
     return e instanceof KubernetesClientException k && k.getCode() == 409;

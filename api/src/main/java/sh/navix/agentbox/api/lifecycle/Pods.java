@@ -126,15 +126,21 @@ public final class Pods {
 
   /** A duration annotation (whole seconds, or Go syntax); empty when absent, malformed or zero. */
   public static Optional<Duration> duration(HasMetadata o, String annotation) {
+    return GoDuration.parseLenient(annotation(o, annotation));
+  }
+
+  private static final tools.jackson.core.type.TypeReference<Map<String, String>> STRING_MAP = new tools.jackson.core.type.TypeReference<>() {};
+
+  /** An annotation holding a JSON object of strings (metadata, running images); null when absent or malformed. */
+  public static Map<String, String> jsonMap(HasMetadata o, String annotation) {
     String v = annotation(o, annotation);
     if (v == null || v.isBlank()) {
-      return Optional.empty();
+      return null;
     }
     try {
-      Duration d = GoDuration.parse(v);
-      return d.isZero() ? Optional.empty() : Optional.of(d);
-    } catch (IllegalArgumentException e) {
-      return Optional.empty();
+      return sh.navix.agentbox.api.Json.mapper().readValue(v, STRING_MAP);
+    } catch (RuntimeException e) {
+      return null; // hand-edited: treat as absent
     }
   }
 

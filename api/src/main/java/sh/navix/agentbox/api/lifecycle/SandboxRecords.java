@@ -6,20 +6,16 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.Map;
-import sh.navix.agentbox.api.Json;
 import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.Labels;
 import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.crd.SandboxStopReason;
 import sh.navix.agentbox.api.model.Sandbox;
 import sh.navix.agentbox.api.model.SandboxStatus;
-import tools.jackson.core.type.TypeReference;
 
 /** Builds the {@link Sandbox} view of a claimed pod: live, or as the terminal history record. */
 public final class SandboxRecords {
   private SandboxRecords() {}
-
-  private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
 
   /** The live status of a claimed pod (Starting, Running, Stopping), or null for idle/failed pods. */
   public static String liveStatus(Pod p) {
@@ -49,7 +45,7 @@ public final class SandboxRecords {
 
   /** The sandbox a claimed pod holds, with {@code status}; {@code recycledAt} may be null. */
   public static Sandbox of(Pod p, String status, Instant terminatedAt, Instant recycledAt) {
-    Map<String, String> images = map(p, Annotations.RUNNING_IMAGES);
+    Map<String, String> images = Pods.jsonMap(p, Annotations.RUNNING_IMAGES);
     if (images == null) {
       images = PodTransitions.images(p);
     }
@@ -69,7 +65,7 @@ public final class SandboxRecords {
         Pods.label(p, Labels.USER),
         Pods.pool(p),
         Pods.name(p),
-        map(p, Annotations.SANDBOX_METADATA),
+        Pods.jsonMap(p, Annotations.SANDBOX_METADATA),
         status,
         images,
         Pods.nodeName(p),
@@ -97,18 +93,6 @@ public final class SandboxRecords {
     try {
       return Integer.valueOf(s.trim());
     } catch (NumberFormatException e) {
-      return null;
-    }
-  }
-
-  private static Map<String, String> map(Pod p, String annotation) {
-    String v = Pods.annotation(p, annotation);
-    if (v == null || v.isBlank()) {
-      return null;
-    }
-    try {
-      return Json.mapper().readValue(v, STRING_MAP);
-    } catch (RuntimeException e) {
       return null;
     }
   }

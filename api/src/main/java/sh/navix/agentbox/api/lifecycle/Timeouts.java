@@ -27,15 +27,7 @@ public final class Timeouts {
   /** The pod's startup timeout annotation, else the pool's defaultStartupTimeout, else none. */
   public static Optional<Duration> startupTimeout(Pod p, SandboxPool pool) {
     Optional<Duration> own = Pods.duration(p, Annotations.STARTUP_TIMEOUT);
-    if (own.isPresent() || pool == null || pool.getSpec().getDefaultStartupTimeout() == null) {
-      return own;
-    }
-    try {
-      Duration d = GoDuration.parse(pool.getSpec().getDefaultStartupTimeout());
-      return d.isZero() ? Optional.empty() : Optional.of(d);
-    } catch (IllegalArgumentException e) {
-      return Optional.empty();
-    }
+    return own.isPresent() || pool == null ? own : GoDuration.parseLenient(pool.getSpec().getDefaultStartupTimeout());
   }
 
   /** When a starting sandbox times out, if it has a startup timeout. */

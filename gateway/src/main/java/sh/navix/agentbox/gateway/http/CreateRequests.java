@@ -210,19 +210,6 @@ final class CreateRequests {
     return d.isZero() ? null : d;
   }
 
-  /** A Go duration string, or null when absent or malformed. */
-  static Duration parseDurationOrNull(String v) {
-    if (v == null || v.isBlank()) {
-      return null;
-    }
-    try {
-      Duration d = GoDuration.parse(v);
-      return d.isZero() ? null : d;
-    } catch (IllegalArgumentException e) {
-      return null;
-    }
-  }
-
   /** A fresh sandbox id: 20 lowercase letters and digits (no '-': host routing splits on it). */
   static String newSandboxId() {
     char[] c = new char[20];

@@ -165,8 +165,7 @@ public final class SandboxApi {
     Promise<Sandbox> p = Promise.promise();
     runningWaiters.computeIfAbsent(starting.sandboxId(), k -> new ArrayList<>()).add(p);
     Duration limit = v.input().startupTimeout() != null ? v.input().startupTimeout()
-        : cache.pool(starting.namespace(), starting.poolName()).map(pool -> pool.getSpec().getDefaultStartupTimeout())
-            .map(CreateRequests::parseDurationOrNull).orElse(null);
+        : cache.pool(starting.namespace(), starting.poolName()).flatMap(pool -> sh.navix.agentbox.api.GoDuration.parseLenient(pool.getSpec().getDefaultStartupTimeout())).orElse(null);
     if (limit == null) {
       limit = settings.defaultStartupTimeout();
     }

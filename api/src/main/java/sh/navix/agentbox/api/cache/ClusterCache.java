@@ -43,6 +43,9 @@ public interface ClusterCache {
   /** The live pod holding {@code sandboxId}, if any. */
   Optional<Pod> podBySandboxId(String sandboxId);
 
+  /** The live pod with this IP that holds a sandbox, if any. */
+  Optional<Pod> podBySandboxIp(String podIp);
+
   /** A managed pod by namespace and name. */
   Optional<Pod> pod(String namespace, String name);
 

@@ -3,7 +3,6 @@ package sh.navix.agentbox.extproc.envoy;
 import io.envoyproxy.envoy.data.accesslog.v3.HTTPAccessLogEntry;
 import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsMessage;
 import io.envoyproxy.envoy.service.accesslog.v3.StreamAccessLogsResponse;
-import io.fabric8.kubernetes.api.model.Pod;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.grpc.common.GrpcMessageDecoder;
@@ -51,24 +50,11 @@ public final class AccessLogReceiver {
   void record(HTTPAccessLogEntry e) {
     entries.increment();
     var address = e.getCommonProperties().getUpstreamRemoteAddress().getSocketAddress();
-    Optional<String> sandbox = sandboxAt(address.getAddress(), address.getPortValue());
+    Optional<String> sandbox = cache.podBySandboxIp(address.getAddress()).map(Pods::sandboxId);
     if (sandbox.isPresent()) {
       activity.touch(sandbox.get());
     } else {
       unmatched.increment();
     }
-  }
-
-  /** The sandbox whose pod has this IP (any of its ports). */
-  Optional<String> sandboxAt(String ip, int port) {
-    if (ip == null || ip.isEmpty()) {
-      return Optional.empty();
-    }
-    for (Pod p : cache.pods()) {
-      if (p.getStatus() != null && ip.equals(p.getStatus().getPodIP()) && Pods.sandboxId(p) != null) {
-        return Optional.of(Pods.sandboxId(p));
-      }
-    }
-    return Optional.empty();
   }
 }

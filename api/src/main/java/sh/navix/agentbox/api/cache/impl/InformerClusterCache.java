@@ -28,6 +28,7 @@ public final class InformerClusterCache implements ClusterCache {
   static final String BY_SANDBOX_ID = "sandboxId";
   static final String BY_POOL = "pool";
   static final String BY_POOL_PHASE = "poolPhase";
+  static final String BY_SANDBOX_IP = "sandboxIp";
 
   private final Vertx vertx;
   private final KubernetesClient client;
@@ -56,7 +57,8 @@ public final class InformerClusterCache implements ClusterCache {
         Map.<String, Function<Pod, List<String>>>of(
             BY_SANDBOX_ID, p -> listOf(label(p, Labels.SANDBOX_ID)),
             BY_POOL, p -> listOf(poolKey(ns(p), label(p, Labels.SANDBOX_POOL))),
-            BY_POOL_PHASE, p -> listOf(poolPhaseKey(ns(p), label(p, Labels.SANDBOX_POOL), label(p, Labels.SANDBOX_PHASE)))));
+            BY_POOL_PHASE, p -> listOf(poolPhaseKey(ns(p), label(p, Labels.SANDBOX_POOL), label(p, Labels.SANDBOX_PHASE))),
+            BY_SANDBOX_IP, p -> label(p, Labels.SANDBOX_ID) == null || p.getStatus() == null ? List.of() : listOf(p.getStatus().getPodIP())));
     pods.addEventHandler(new PodEvents());
 
     var poolOps =
@@ -99,6 +101,14 @@ public final class InformerClusterCache implements ClusterCache {
       return Optional.empty();
     }
     return pods.getIndexer().byIndex(BY_SANDBOX_ID, sandboxId).stream().findFirst();
+  }
+
+  @Override
+  public Optional<Pod> podBySandboxIp(String podIp) {
+    if (pods == null || podIp == null || podIp.isEmpty()) {
+      return Optional.empty();
+    }
+    return pods.getIndexer().byIndex(BY_SANDBOX_IP, podIp).stream().findFirst();
   }
 
   @Override

@@ -1,5 +1,6 @@
 package sh.navix.agentbox.reconciler;
 
+import sh.navix.agentbox.api.lifecycle.KubeErrors;
 import io.vertx.core.Future;
 import java.util.HashMap;
 import java.util.Map;
@@ -47,7 +48,7 @@ final class KeyedQueue {
     }
     f.onComplete(ar -> {
       if (ar.failed()) {
-        if (PodWriter.conflict(ar.cause()) || PodWriter.gone(ar.cause())) {
+        if (KubeErrors.conflict(ar.cause()) || KubeErrors.gone(ar.cause())) {
           // Someone changed or removed the object first; its event brings the key back.
           LOG.debug("{} {}: {}", name, key, ar.cause().toString());
         } else {

@@ -1,5 +1,6 @@
 package sh.navix.agentbox.reconciler;
 
+import sh.navix.agentbox.api.lifecycle.KubeErrors;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -127,7 +128,7 @@ public final class Lifecycle {
             ? writer.update(PodTransitions.withoutFinalizer(p)).mapEmpty()
             : Future.<Void>succeededFuture())
         .compose(v -> Pods.deleting(p) ? Future.<Void>succeededFuture() : writer.delete(Pods.namespace(p), Pods.name(p)))
-        .recover(e -> PodWriter.gone(e) ? Future.succeededFuture() : Future.failedFuture(e))
+        .recover(e -> KubeErrors.gone(e) ? Future.succeededFuture() : Future.failedFuture(e))
         .onSuccess(v -> LOG.info("pod {}/{} removed", Pods.namespace(p), Pods.name(p)));
   }
 

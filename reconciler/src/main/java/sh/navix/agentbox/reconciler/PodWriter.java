@@ -3,11 +3,11 @@ package sh.navix.agentbox.reconciler;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import sh.navix.agentbox.api.crd.SandboxPool;
+import sh.navix.agentbox.api.lifecycle.KubeErrors;
 
 /**
  * Kubernetes writes for the lifecycle, off the event loop. Updates are compare-and-swap: they
@@ -28,7 +28,7 @@ public final class PodWriter {
   /** Counts one API write by verb and outcome (ok, conflict, notfound, error). */
   private <T> Future<T> counted(String verb, Future<T> f) {
     return f.andThen(ar -> registry.counter("agentbox_kube_writes_total", "verb", verb,
-        "outcome", ar.succeeded() ? "ok" : conflict(ar.cause()) ? "conflict" : gone(ar.cause()) ? "notfound" : "error").increment());
+        "outcome", ar.succeeded() ? "ok" : KubeErrors.conflict(ar.cause()) ? "conflict" : KubeErrors.gone(ar.cause()) ? "notfound" : "error").increment());
   }
 
   /** CAS update of a pod derived from a cached copy. */
@@ -56,16 +56,6 @@ public final class PodWriter {
   /** CAS update of a pool's spec/metadata. */
   public Future<SandboxPool> updatePool(SandboxPool pool) {
     return counted("update_pool", vertx.executeBlocking(() -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).update(), false));
-  }
-
-  /** Whether {@code e} is a 409: someone else changed the object first. */
-  public static boolean conflict(Throwable e) {
-    return e instanceof KubernetesClientException k && k.getCode() == 409;
-  }
-
-  /** Whether {@code e} is a 404: the object is gone. */
-  public static boolean gone(Throwable e) {
-    return e instanceof KubernetesClientException k && k.getCode() == 404;
   }
 
   static String key(HasMetadata o) {

@@ -1,5 +1,6 @@
 package sh.navix.agentbox.reconciler;
 
+import sh.navix.agentbox.api.lifecycle.KubeErrors;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.vertx.core.Future;
@@ -262,6 +263,6 @@ public final class PoolReconciler extends VerticleBase {
     statusWritten.put(key, now);
     SandboxPool copy = Serialization.clone(pool);
     copy.setStatus(status);
-    return lifecycle.writer().updateStatus(copy).recover(e -> PodWriter.gone(e) ? Future.succeededFuture() : Future.failedFuture(e));
+    return lifecycle.writer().updateStatus(copy).recover(e -> KubeErrors.gone(e) ? Future.succeededFuture() : Future.failedFuture(e));
   }
 }

@@ -1,5 +1,6 @@
 package sh.navix.agentbox.reconciler;
 
+import sh.navix.agentbox.api.lifecycle.KubeErrors;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -61,7 +62,7 @@ public final class ReleaseVerticle extends VerticleBase {
     return lifecycle.release(p, reason, r.failureReason(), null)
         .map(released -> SandboxRecords.of(released, SandboxRecords.liveStatus(released), null, null))
         .recover(e -> {
-          if (PodWriter.conflict(e) && attempts > 1) {
+          if (KubeErrors.conflict(e) && attempts > 1) {
             // The cache may still hold the old version: retry on the next event-loop turn.
             return Future.<Void>future(pr -> vertx.setTimer(20, t -> pr.complete())).compose(v -> release(r, attempts - 1));
           }

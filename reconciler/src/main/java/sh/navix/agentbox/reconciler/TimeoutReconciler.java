@@ -1,5 +1,6 @@
 package sh.navix.agentbox.reconciler;
 
+import sh.navix.agentbox.api.lifecycle.KubeErrors;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -75,7 +76,7 @@ public final class TimeoutReconciler extends VerticleBase {
     }
     write.get()
         .onFailure(e -> {
-          if (!PodWriter.conflict(e)) {
+          if (!KubeErrors.conflict(e)) {
             LOG.warn("timeout handling of pod {} failed: {}", key, e.toString());
           }
         })

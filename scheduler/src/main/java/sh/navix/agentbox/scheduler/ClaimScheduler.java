@@ -2,7 +2,6 @@ package sh.navix.agentbox.scheduler;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.micrometer.core.instrument.Counter;
@@ -35,6 +34,7 @@ import sh.navix.agentbox.api.cache.ClusterCache;
 import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.crd.SandboxPool;
+import sh.navix.agentbox.api.lifecycle.KubeErrors;
 import sh.navix.agentbox.api.lifecycle.PodTransitions;
 import sh.navix.agentbox.api.lifecycle.Pods;
 import sh.navix.agentbox.api.lifecycle.SandboxRecords;
@@ -265,7 +265,7 @@ public final class ClaimScheduler extends VerticleBase {
           w.inFlight = false;
           if (ar.succeeded()) {
             succeed(w, ar.result());
-          } else if (isConflict(ar.cause())) {
+          } else if (KubeErrors.conflict(ar.cause())) {
             conflicts.increment();
             lostAt.put(key, pod.getMetadata().getResourceVersion());
             if (w.done) {
@@ -398,10 +398,6 @@ public final class ClaimScheduler extends VerticleBase {
 
   /** Startup timeout of a create that names none, in a pool without defaultStartupTimeout. */
   public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofMinutes(2);
-
-  static boolean isConflict(Throwable e) {
-    return e instanceof KubernetesClientException k && k.getCode() == 409;
-  }
 
   private static String rootMessage(Throwable e) {
     Throwable t = e;

@@ -2,7 +2,6 @@ package sh.navix.agentbox.gateway.http;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -547,10 +546,10 @@ public final class SandboxApi {
   }
 
   static ApiError kubeError(Throwable e) {
-    if (e instanceof KubernetesClientException k && k.getCode() == 404) {
+    if (sh.navix.agentbox.api.lifecycle.KubeErrors.gone(e)) {
       return ApiError.notFound("sandbox not found");
     }
-    if (e instanceof KubernetesClientException k && k.getCode() == 409) {
+    if (sh.navix.agentbox.api.lifecycle.KubeErrors.conflict(e)) {
       return ApiError.conflict("the sandbox changed meanwhile; retry");
     }
     return ApiError.serviceUnavailable("the Kubernetes API could not be reached: " + e.getMessage());

@@ -132,24 +132,15 @@ public final class Gateway {
           // the cache has synced they answer 503.
           activity = new ActivityTracker(vertx, client, cache, registry, Duration.ofSeconds(1));
           router = new SandboxRouter(cache, options.sandboxDomain);
-          if (options.proxyPort == 0) {
-            // Port 0 (tests, tools): one instance, so the port it got can be read back.
-            proxy = new ProxyVerticle(options.host, 0, options.shutdownGrace, router, activity);
-            return vertx.deployVerticle(proxy);
-          }
-          return vertx.deployVerticle(() -> new ProxyVerticle(options.host, options.proxyPort, options.shutdownGrace, router, activity),
-              new io.vertx.core.DeploymentOptions().setInstances(Math.max(1, Runtime.getRuntime().availableProcessors())));
+          return deployListener(options.proxyPort, port -> new ProxyVerticle(options.host, port, options.shutdownGrace, router, activity),
+              v -> proxy = v);
         })
         .compose(pid -> {
           proxyDeployment = pid;
           LOG.info("sandbox proxy listening on {}:{}", options.host, proxyPort());
-          if (options.grpcPort == 0) {
-            grpc = new GrpcVerticle(options.host, 0, options.shutdownGrace, router, activity, cache, registry, cache::synced);
-            return vertx.deployVerticle(grpc);
-          }
-          return vertx.deployVerticle(() -> new GrpcVerticle(options.host, options.grpcPort, options.shutdownGrace, router, activity,
-                  cache, registry, cache::synced),
-              new io.vertx.core.DeploymentOptions().setInstances(Math.max(1, Runtime.getRuntime().availableProcessors())));
+          return deployListener(options.grpcPort,
+              port -> new GrpcVerticle(options.host, port, options.shutdownGrace, router, activity, cache, registry, cache::synced),
+              v -> grpc = v);
         })
         .compose(gid -> {
           grpcDeployment = gid;
@@ -175,6 +166,21 @@ public final class Gateway {
               .onFailure(e -> LOG.error("lifecycle side failed to start: {}", e.toString(), e));
           return Future.succeededFuture();
         });
+  }
+
+  /**
+   * A listener verticle: one instance per core sharing the port; on port 0 (tests, tools) a single
+   * instance, kept so the port it got can be read back.
+   */
+  private <V extends io.vertx.core.Deployable> Future<String> deployListener(int port, java.util.function.IntFunction<V> make,
+      java.util.function.Consumer<V> keep) {
+    if (port == 0) {
+      V single = make.apply(0);
+      keep.accept(single);
+      return vertx.deployVerticle(single);
+    }
+    return vertx.deployVerticle(() -> make.apply(port),
+        new io.vertx.core.DeploymentOptions().setInstances(Math.max(1, Runtime.getRuntime().availableProcessors())));
   }
 
   private ReconcilerOptions reconcilerOptions() {

@@ -76,6 +76,20 @@ public final class ProxyVerticle extends VerticleBase {
   static final java.util.Set<String> HOP_BY_HOP = java.util.Set.of("connection", "keep-alive", "proxy-authenticate",
       "proxy-authorization", "te", "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection", "expect");
 
+  /** The x-forwarded-* headers for a request, the client appended to any x-forwarded-for it sent. */
+  private void forwarded(HttpServerRequest req, java.util.function.BiConsumer<String, String> set) {
+    String clientIp = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+    if (clientIp != null) {
+      String prior = req.getHeader("x-forwarded-for");
+      set.accept("x-forwarded-for", prior == null ? clientIp : prior + ", " + clientIp);
+    }
+    if (req.authority() != null) {
+      set.accept("x-forwarded-host", req.authority().toString());
+      set.accept("x-forwarded-port", Integer.toString(req.authority().port() > 0 ? req.authority().port() : port));
+    }
+    set.accept("x-forwarded-proto", req.isSSL() ? "https" : "http");
+  }
+
   /** The route of a request, or null after answering it with the routing error. */
   private RouteDecision.Route routeOrReject(HttpServerRequest req) {
     RouteDecision d = router.route(req::getHeader, req.authority() == null ? req.getHeader("host") : req.authority().toString(), req.uri());
@@ -107,16 +121,7 @@ public final class ProxyVerticle extends VerticleBase {
       out.remove(h);
     }
     out.remove(RequestTargets.DESTINATION);
-    String clientIp = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
-    if (clientIp != null) {
-      String prior = out.get("x-forwarded-for");
-      out.set("x-forwarded-for", prior == null ? clientIp : prior + ", " + clientIp);
-    }
-    if (req.authority() != null) {
-      out.set("x-forwarded-host", req.authority().toString());
-      out.set("x-forwarded-port", Integer.toString(req.authority().port() > 0 ? req.authority().port() : port));
-    }
-    out.set("x-forwarded-proto", req.isSSL() ? "https" : "http");
+    forwarded(req, out::set);
     o.setHeaders(out);
     client.request(o).onComplete(ar -> {
       if (ar.failed()) {
@@ -188,15 +193,7 @@ public final class ProxyVerticle extends VerticleBase {
         up.addHeader(k, v);
       }
     });
-    String clientIp = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
-    if (clientIp != null) {
-      String prior = req.getHeader("x-forwarded-for");
-      up.putHeader("x-forwarded-for", prior == null ? clientIp : prior + ", " + clientIp);
-    }
-    up.putHeader("x-forwarded-proto", req.isSSL() ? "https" : "http");
-    if (req.authority() != null) {
-      up.putHeader("x-forwarded-host", req.authority().toString());
-    }
+    forwarded(req, up::putHeader);
     req.pause();
     wsClient.connect(up).onComplete(ar -> {
       if (ar.failed()) {

@@ -64,11 +64,6 @@ final class KeyedQueue {
     });
   }
 
-  /** Keys whose work is running now. */
-  int inFlight() {
-    return running.size();
-  }
-
   void close() {
     closed = true;
   }

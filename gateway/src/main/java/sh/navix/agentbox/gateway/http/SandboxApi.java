@@ -247,7 +247,11 @@ public final class SandboxApi {
 
   private void list(RoutingContext ctx) {
     ListSandboxesFilter f = filter(ctx);
-    List<Sandbox> live = cache.pods().stream()
+    // Pool and namespace come from labels: filter on them before building views (endpoints, detail).
+    List<Sandbox> live = (f.poolName() != null && f.namespace() != null ? cache.pods(f.namespace(), f.poolName()) : cache.pods()).stream()
+        .filter(p -> Pods.sandboxId(p) != null
+            && (f.namespace() == null || f.namespace().equals(Pods.namespace(p)))
+            && (f.poolName() == null || f.poolName().equals(Pods.pool(p))))
         .map(views::live).flatMap(Optional::stream)
         .filter(s -> matches(s, f))
         .sorted(Comparator.comparing((Sandbox s) -> s.claimedAt() == null ? "" : s.claimedAt()).reversed())

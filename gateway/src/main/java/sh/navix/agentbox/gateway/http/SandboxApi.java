@@ -80,6 +80,8 @@ public final class SandboxApi {
   static final long IDEMPOTENCY_MEMORY_MS = 60_000;
   /** waitForRunning requests by sandbox id. */
   private final Map<String, List<Promise<Sandbox>>> runningWaiters = new HashMap<>();
+  /** namespace/pod → the sandbox id a waiter expects on it, so a pod event concerns at most one waiter. */
+  private final Map<String, String> waitingPods = new HashMap<>();
 
   public SandboxApi(Vertx vertx, ClusterCache cache, HistoryStore history, KubernetesClient client, Settings settings) {
     this.vertx = vertx;
@@ -163,6 +165,8 @@ public final class SandboxApi {
   private Future<Sandbox> awaitRunning(Sandbox starting, CreateRequests.Validated v) {
     Promise<Sandbox> p = Promise.promise();
     runningWaiters.computeIfAbsent(starting.sandboxId(), k -> new ArrayList<>()).add(p);
+    String podKey = starting.namespace() + "/" + starting.podName();
+    waitingPods.put(podKey, starting.sandboxId());
     Duration limit = v.input().startupTimeout() != null ? v.input().startupTimeout()
         : cache.pool(starting.namespace(), starting.poolName()).flatMap(pool -> sh.navix.agentbox.api.GoDuration.parseLenient(pool.getSpec().getDefaultStartupTimeout())).orElse(null);
     if (limit == null) {
@@ -178,26 +182,22 @@ public final class SandboxApi {
         l.remove(p);
         if (l.isEmpty()) {
           runningWaiters.remove(starting.sandboxId());
+          waitingPods.remove(podKey, starting.sandboxId());
         }
       }
     });
   }
 
   private void onPodChanged(Bus.PodChanged c) {
-    if (runningWaiters.isEmpty()) {
+    String expected = waitingPods.get(c.namespace() + "/" + c.podName());
+    if (expected == null) {
       return;
     }
-    Optional<Pod> pod = cache.pod(c.namespace(), c.podName());
-    String id = pod.map(Pods::sandboxId).orElse(null);
-    if (id != null && runningWaiters.containsKey(id)) {
-      checkRunning(id, c.podName(), c.namespace());
-    } else if (pod.isEmpty() || id == null) {
-      // The pod lost its sandbox (failed, deleted, recycled): settle whoever waited for it.
-      for (String waiting : List.copyOf(runningWaiters.keySet())) {
-        if (cache.podBySandboxId(waiting).isEmpty()) {
-          settleFromHistory(waiting);
-        }
-      }
+    boolean stillHeld = cache.pod(c.namespace(), c.podName()).map(Pods::sandboxId).filter(expected::equals).isPresent();
+    if (stillHeld) {
+      checkRunning(expected, c.podName(), c.namespace());
+    } else {
+      settleFromHistory(expected); // the pod lost the sandbox (failed, deleted): its record says why
     }
   }
 

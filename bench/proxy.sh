@@ -2,9 +2,11 @@
 # Built-in proxy vs direct-to-pod vs nginx (plain reverse proxy to the same pod), wrk at 64
 # keep-alive connections, all three in one run. Installs wrk and nginx from Debian if missing.
 # usage: bench/proxy.sh [seconds per target]    (default 15)
+# GATEWAY_JAVA_OPTS adds JVM options to the gateway (e.g. a JFR recording for a profile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${1:-15}"
+WARMUP="${WARMUP:-10}"   # seconds of load before each measured run (the JVM compiles its hot paths)
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q && apt-get install -y -q wrk nginx-light
@@ -17,10 +19,19 @@ java -jar bench/target/agentbox-bench.jar cluster --kubeconfig "$WORK/kubeconfig
 CL=$!
 NGINX_PID=""
 GW=""
-cleanup() { [ -n "$GW" ] && kill "$GW" 2>/dev/null; kill "$CL" 2>/dev/null; [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null; true; }
+# The gateway stops first, while its API server is still there (it hands back its Lease), so a
+# rerun right after does not meet it still shutting down.
+cleanup() {
+  set +e
+  if [ -n "$NGINX_PID" ]; then kill "$NGINX_PID" 2>/dev/null; fi
+  if [ -n "$GW" ]; then kill "$GW" 2>/dev/null; wait "$GW" 2>/dev/null; fi
+  kill "$CL" 2>/dev/null; wait "$CL" 2>/dev/null
+  return 0
+}
 trap cleanup EXIT
 for _ in $(seq 1 600); do [ -f "$WORK/kubeconfig" ] && break; sleep 0.1; done
-java -jar gateway/target/agentbox-gateway.jar --kubeconfig "$WORK/kubeconfig" --host 127.0.0.1 --home "$WORK/home" \
+# shellcheck disable=SC2086
+java ${GATEWAY_JAVA_OPTS:-} -jar gateway/target/agentbox-gateway.jar --kubeconfig "$WORK/kubeconfig" --host 127.0.0.1 --home "$WORK/home" \
   --api-port 18080 --proxy-port 18081 --grpc-port 19002 > "$WORK/gateway.log" 2>&1 &
 GW=$!
 for _ in $(seq 1 300); do curl -sf localhost:18080/readyz >/dev/null && break; sleep 0.1; done
@@ -57,10 +68,10 @@ sleep 1
 run() { # name url [host header]
   local out
   if [ -n "${3:-}" ]; then
-    wrk -t2 -c64 -d3s -H "Host: $3" "$2" >/dev/null        # warm-up
+    wrk -t2 -c64 -d"${WARMUP}s" -H "Host: $3" "$2" >/dev/null        # warm-up
     out=$(wrk -t2 -c64 -d"${SECS}s" --latency -H "Host: $3" "$2")
   else
-    wrk -t2 -c64 -d3s "$2" >/dev/null
+    wrk -t2 -c64 -d"${WARMUP}s" "$2" >/dev/null
     out=$(wrk -t2 -c64 -d"${SECS}s" --latency "$2")
   fi
   echo "$out" > "$WORK/wrk-$1.txt"

@@ -59,6 +59,24 @@ class RoutingAndActivityTest extends SandboxesOnDevCluster {
         .isEqualTo(new RouteDecision.Route("sbxrun", ip, 8080, "/whoami?a=b"));
     assertThat(route(Map.of(), "localhost:8081", "/sandboxes/sbxrun/8080"))
         .isEqualTo(new RouteDecision.Route("sbxrun", ip, 8080, "/"));
+    assertThat(route(Map.of(), "localhost:8081", "/sandboxes/sbxrun/8080?a=b"))
+        .isEqualTo(new RouteDecision.Route("sbxrun", ip, 8080, "/?a=b"));
+    assertThat(route(Map.of(), "8080-SBXRUN.Sandbox.Localhost", "/")).as("host names are case-insensitive")
+        .isEqualTo(new RouteDecision.Route("sbxrun", ip, 8080, "/"));
+    assertThat(route(Map.of(), "other.example", "/sandboxes/sbxrun/8888/x")).as("a host of another domain falls through to the path")
+        .isEqualTo(new RouteDecision.Route("sbxrun", ip, 8888, "/x"));
+  }
+
+  @Test
+  void malformedHostsAndPathsNameNoSandbox() {
+    for (String host : new String[] {"a.sbxrun.sandbox.localhost", "x8080-sbxrun.sandbox.localhost", "123456-sbxrun.sandbox.localhost",
+        "8080-.sandbox.localhost", "sandbox.localhost", ".sandbox.localhost", "sbxrun.sandbox.localhost.evil"}) {
+      assertThat(route(Map.of(), host, "/")).as(host).extracting(d -> ((RouteDecision.Reject) d).status()).isEqualTo(404);
+    }
+    for (String path : new String[] {"/sandboxes/sbxrun/", "/sandboxes/sbxrun", "/sandboxes/sbxrun/http/x", "/sandboxes//8080/",
+        "/sandboxes/SBX/8080/", "/sandboxes/sbxrun/123456/", "/sandbox/sbxrun/8080/"}) {
+      assertThat(route(Map.of(), "localhost", path)).as(path).extracting(d -> ((RouteDecision.Reject) d).status()).isEqualTo(404);
+    }
   }
 
   @Test

@@ -67,10 +67,8 @@ public final class Gateway {
         new MicrometerMetricsOptions()
             .setEnabled(true)
             .setJvmMetricsEnabled(true)
-            // Per-request client timers on every proxied request cost more than they tell: the
-            // proxy's server-side metrics already time each request end to end.
-            .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.HTTP_CLIENT)
-            .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.NET_CLIENT)
+            // The built-in proxy runs on Netty directly and keeps its own agentbox_proxy_* meters;
+            // Vert.x's HTTP client meters now time the Kubernetes API calls.
             .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true));
     this.vertx =
         Vertx.builder()
@@ -132,8 +130,9 @@ public final class Gateway {
           // the cache has synced they answer 503.
           activity = new ActivityTracker(vertx, client, cache, registry, Duration.ofSeconds(1));
           router = new SandboxRouter(cache, options.sandboxDomain);
-          return deployListener(options.proxyPort, port -> new ProxyVerticle(options.host, port, options.shutdownGrace, router, activity),
-              v -> proxy = v);
+          // One proxy listener, served by every event loop (ProxyServer binds them all).
+          proxy = new ProxyVerticle(options.host, options.proxyPort, options.shutdownGrace, router, activity, registry);
+          return vertx.deployVerticle(proxy);
         })
         .compose(pid -> {
           proxyDeployment = pid;
@@ -235,6 +234,11 @@ public final class Gateway {
   /** The dev environment, or null outside dev mode. */
   public DevMode dev() {
     return dev;
+  }
+
+  /** The process's meters (what /metrics serves). */
+  public io.micrometer.core.instrument.MeterRegistry registry() {
+    return registry;
   }
 
   /** The management API port actually bound. */

@@ -3,8 +3,6 @@ package sh.navix.agentbox.extproc.routing;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Reads the sandbox a request addresses. First match wins: the {@code x-sandbox-id} header (with
@@ -21,53 +19,109 @@ public final class RequestTargets {
   public static final String E2B_HEADER_PORT = "e2b-sandbox-port";
   public static final String DESTINATION = "x-gateway-destination-endpoint";
 
-  static final Pattern ID = Pattern.compile("[a-z0-9]{1,63}");
-  static final Pattern PATH = Pattern.compile("^/sandboxes/([a-z0-9]{1,63})/(\\d{1,5})(/[^?]*)?(\\?.*)?$");
+  private static final String PATH_PREFIX = "/sandboxes/";
+  private static final String[][] HEADER_FORMS = {{HEADER_ID, HEADER_PORT}, {E2B_HEADER_ID, E2B_HEADER_PORT}};
 
   private final String domainSuffix;
-  private final Pattern host;
 
   /** {@code domain}: the sandbox host domain, e.g. {@code sandbox.localhost}. */
   public RequestTargets(String domain) {
-    String d = domain.toLowerCase(Locale.ROOT);
-    this.domainSuffix = "." + d;
-    this.host = Pattern.compile("^(?:(\\d{1,5})-)?([a-z0-9]{1,63})" + Pattern.quote(domainSuffix) + "$");
+    this.domainSuffix = "." + domain.toLowerCase(Locale.ROOT);
   }
 
   /**
    * The target of a request, or empty when it names no sandbox. Throws
-   * {@link IllegalArgumentException} for a header form with a malformed id or port.
+   * {@link IllegalArgumentException} for a header form with a malformed id or port. Scanned by
+   * hand, not with regular expressions: it runs for every proxied request and ext_proc message.
    */
   public Optional<RequestTarget> parse(Function<String, String> header, String hostHeader, String pathAndQuery) {
     String path = pathAndQuery == null || pathAndQuery.isEmpty() ? "/" : pathAndQuery;
-    for (String[] names : new String[][] {{HEADER_ID, HEADER_PORT}, {E2B_HEADER_ID, E2B_HEADER_PORT}}) {
+    for (String[] names : HEADER_FORMS) {
       String id = header.apply(names[0]);
       if (id != null && !id.isBlank()) {
         id = id.trim();
-        if (!ID.matcher(id).matches()) {
+        if (!isId(id, 0, id.length())) {
           throw new IllegalArgumentException(names[0] + " '" + id + "' is not a sandbox id");
         }
         return Optional.of(new RequestTarget(id, port(header.apply(names[1]), names[1]), path, RequestTarget.Form.HEADERS));
       }
     }
     if (hostHeader != null) {
-      String h = hostHeader.toLowerCase(Locale.ROOT).trim();
-      int colon = h.lastIndexOf(':');
-      if (colon > 0 && h.indexOf(']') < colon) {
-        h = h.substring(0, colon);
-      }
-      Matcher m = host.matcher(h);
-      if (m.matches()) {
-        return Optional.of(new RequestTarget(m.group(2), m.group(1) == null ? null : port(m.group(1), "host port"), path,
-            RequestTarget.Form.HOST));
+      Optional<RequestTarget> byHost = byHost(hostHeader, path);
+      if (byHost.isPresent()) {
+        return byHost;
       }
     }
-    Matcher m = PATH.matcher(path);
-    if (m.matches()) {
-      String rest = (m.group(3) == null ? "/" : m.group(3)) + (m.group(4) == null ? "" : m.group(4));
-      return Optional.of(new RequestTarget(m.group(1), port(m.group(2), "path port"), rest, RequestTarget.Form.PATH));
+    return byPath(path);
+  }
+
+  /** {@code [<port>-]<sandboxId>.<domain>[:<listener port>]}. */
+  private Optional<RequestTarget> byHost(String hostHeader, String path) {
+    String h = hostHeader.trim();
+    int colon = h.lastIndexOf(':');
+    int end = colon > 0 && h.indexOf(']') < colon ? colon : h.length();
+    int label = end - domainSuffix.length();
+    if (label <= 0 || !h.regionMatches(true, label, domainSuffix, 0, domainSuffix.length())) {
+      return Optional.empty();
     }
-    return Optional.empty();
+    String name = h.substring(0, label).toLowerCase(Locale.ROOT);
+    int dash = name.indexOf('-');
+    if (dash < 0) {
+      return isId(name, 0, name.length()) ? Optional.of(new RequestTarget(name, null, path, RequestTarget.Form.HOST)) : Optional.empty();
+    }
+    if (!isPort(name, 0, dash) || !isId(name, dash + 1, name.length())) {
+      return Optional.empty();
+    }
+    return Optional.of(new RequestTarget(name.substring(dash + 1), port(name.substring(0, dash), "host port"), path, RequestTarget.Form.HOST));
+  }
+
+  /** {@code /sandboxes/<sandboxId>/<port>[/rest][?query]}: the prefix is stripped. */
+  private static Optional<RequestTarget> byPath(String path) {
+    if (!path.startsWith(PATH_PREFIX)) {
+      return Optional.empty();
+    }
+    int idStart = PATH_PREFIX.length();
+    int idEnd = path.indexOf('/', idStart);
+    if (idEnd < 0 || !isId(path, idStart, idEnd)) {
+      return Optional.empty();
+    }
+    int portEnd = idEnd + 1;
+    while (portEnd < path.length() && path.charAt(portEnd) != '/' && path.charAt(portEnd) != '?') {
+      portEnd++;
+    }
+    if (!isPort(path, idEnd + 1, portEnd)) {
+      return Optional.empty();
+    }
+    String rest = portEnd == path.length() ? "/" : path.charAt(portEnd) == '?' ? "/" + path.substring(portEnd) : path.substring(portEnd);
+    return Optional.of(new RequestTarget(path.substring(idStart, idEnd), port(path.substring(idEnd + 1, portEnd), "path port"), rest,
+        RequestTarget.Form.PATH));
+  }
+
+  /** 1–63 lowercase letters and digits. */
+  private static boolean isId(String s, int from, int to) {
+    if (to - from < 1 || to - from > 63) {
+      return false;
+    }
+    for (int i = from; i < to; i++) {
+      char c = s.charAt(i);
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** 1–5 digits (the range is checked when parsed). */
+  private static boolean isPort(String s, int from, int to) {
+    if (to - from < 1 || to - from > 5) {
+      return false;
+    }
+    for (int i = from; i < to; i++) {
+      if (s.charAt(i) < '0' || s.charAt(i) > '9') {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static Integer port(String v, String what) {

@@ -1,0 +1,562 @@
+package sh.navix.agentbox.gateway.proxy;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.stream.Stream;
+import sh.navix.agentbox.api.Json;
+import sh.navix.agentbox.extproc.routing.RequestTargets;
+import sh.navix.agentbox.extproc.routing.RouteDecision;
+
+/**
+ * One client connection to the built-in proxy. Requests on it are served one after another
+ * (pipelined ones wait their turn): routed, their head edited in place and written to a pod
+ * connection from the event loop's pool, their body chunks handed on as they arrive; the pod's
+ * response goes back the same way. A WebSocket handshake that the pod accepts turns both
+ * connections into a byte tunnel.
+ */
+final class ProxyConnection extends ChannelInboundHandlerAdapter {
+  /** Request headers that concern one hop only (RFC 9110 §7.6.1), plus the handshake of {@code Expect}. */
+  static final List<AsciiString> HOP_BY_HOP = Stream.of("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+      "trailer", "upgrade", "proxy-connection", "expect", "transfer-encoding").map(AsciiString::cached).toList();
+  // Header names as AsciiString: their hash is computed once, not on every request.
+  private static final AsciiString DESTINATION = AsciiString.cached(RequestTargets.DESTINATION);
+  private static final AsciiString FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+  private static final AsciiString FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
+  private static final AsciiString FORWARDED_PORT = AsciiString.cached("x-forwarded-port");
+  private static final AsciiString FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+  private static final AsciiString HTTP = AsciiString.cached("http");
+  /** Messages read ahead of their turn before this connection stops reading. */
+  private static final int MAX_QUEUED = 16;
+  private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS, HttpMethod.PUT,
+      HttpMethod.DELETE, HttpMethod.TRACE);
+
+  private final ProxyServer server;
+  private final ProxyServer.UpstreamPool pool;
+  private final ArrayDeque<Object> queued = new ArrayDeque<>();
+  private ChannelHandlerContext ctx;
+  private String clientIp;
+  private boolean inDrain;
+  private boolean upNeedsFlush;
+
+  // The exchange in progress.
+  private boolean active;
+  private boolean requestDone;
+  private boolean responseDone;
+  private boolean discarding;
+  private boolean connecting;
+  private boolean responseStarted;
+  private boolean closeAfter;
+  private boolean upgrade;
+  private boolean interim;
+  private boolean podKeepAlive;
+  private boolean bodySent;
+  private boolean reused;
+  private boolean retried;
+  private int status;
+  private long started;
+  private HttpVersion clientVersion;
+  private HttpRequest head;
+  private String sandboxId;
+  private String podHost;
+  private int podPort;
+  private String podAddress;
+  private UpstreamHandler up;
+
+  ProxyConnection(ProxyServer server, ProxyServer.UpstreamPool pool) {
+    this.server = server;
+    this.pool = pool;
+  }
+
+  Channel channel() {
+    return ctx.channel();
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    server.opened(this);
+    if (server.draining()) {
+      ctx.close();
+    }
+    ctx.fireChannelActive();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    server.closed(this);
+    queued.forEach(ReferenceCountUtil::release);
+    queued.clear();
+    if (up != null) {
+      UpstreamHandler u = up;
+      up = null;
+      u.discard(); // the exchange did not finish: the pod connection is in an unknown state
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    ctx.close();
+  }
+
+  /** Called by the server when it stops: close now when idle, else after the response in progress. */
+  void closeWhenIdle() {
+    ctx.executor().execute(() -> {
+      closeAfter = true;
+      if (!active && ctx.channel().isActive() && ctx.pipeline().get(ProxyConnection.class) == this) {
+        ctx.close();
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- client → pod
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!queued.isEmpty() || mustWait(msg)) {
+      queued.add(msg);
+      updateAutoRead();
+      return;
+    }
+    handle(msg);
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    flushToPod();
+    ctx.fireChannelReadComplete();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (up != null) {
+      up.channel().config().setAutoRead(ctx.channel().isWritable());
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  /** A request waits for the one before it; its body waits while its pod connection opens. */
+  private boolean mustWait(Object msg) {
+    return msg instanceof HttpRequest ? active : connecting;
+  }
+
+  private void handle(Object msg) {
+    if (msg instanceof HttpRequest req) {
+      if (!req.decoderResult().isSuccess()) {
+        ReferenceCountUtil.release(msg);
+        badRequest(req.decoderResult().cause());
+        return;
+      }
+      begin(req);
+      return; // HttpServerCodec never merges a body into the head
+    }
+    if (msg instanceof HttpContent c) {
+      content(c);
+    } else {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  private void begin(HttpRequest req) {
+    active = true;
+    requestDone = responseDone = discarding = responseStarted = upgrade = interim = bodySent = retried = false;
+    status = 0;
+    started = System.nanoTime();
+    clientVersion = req.protocolVersion();
+    closeAfter = !HttpUtil.isKeepAlive(req) || server.draining();
+    HttpHeaders h = req.headers();
+    String host = h.get(HttpHeaderNames.HOST);
+    RouteDecision d = server.router.route(h::get, host, req.uri());
+    if (d instanceof RouteDecision.Reject r) {
+      respond(HttpResponseStatus.valueOf(r.status()), r.body(), r.retryAfterSeconds());
+      return;
+    }
+    RouteDecision.Route route = (RouteDecision.Route) d;
+    sandboxId = route.sandboxId();
+    server.activity.touch(sandboxId);
+    upgrade = isWebSocketUpgrade(h);
+    boolean chunked = HttpUtil.isTransferEncodingChunked(req);
+    removeHopByHop(h);
+    h.remove(DESTINATION);
+    if (chunked) {
+      h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+    }
+    if (upgrade) {
+      h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE).set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+    }
+    forwarded(h, host);
+    if (host == null) {
+      h.set(HttpHeaderNames.HOST, route.host() + ":" + route.port());
+    }
+    req.setUri(route.path());
+    req.setProtocolVersion(HttpVersion.HTTP_1_1);
+    head = req;
+    podHost = route.host();
+    podPort = route.port();
+    podAddress = podHost + ":" + podPort;
+    UpstreamHandler pooled = upgrade ? null : pool.poll(podAddress);
+    if (pooled != null) {
+      attach(pooled, true);
+      up.channel().write(head, up.channel().voidPromise());
+      upNeedsFlush = true;
+    } else {
+      connect();
+    }
+  }
+
+  private void connect() {
+    connecting = true;
+    updateAutoRead();
+    pool.connect(podHost, podPort).addListener((ChannelFuture f) -> {
+      connecting = false;
+      if (!ctx.channel().isActive()) {
+        if (f.isSuccess()) {
+          f.channel().close();
+        }
+        return;
+      }
+      if (!f.isSuccess()) {
+        badGateway(f.cause());
+      } else {
+        attach(f.channel().pipeline().get(UpstreamHandler.class), false);
+        up.channel().write(head, up.channel().voidPromise());
+        if (requestDone) {
+          up.channel().write(LastHttpContent.EMPTY_LAST_CONTENT, up.channel().voidPromise()); // a retry of a bodiless request
+        }
+        upNeedsFlush = true;
+      }
+      resume();
+    });
+  }
+
+  private void attach(UpstreamHandler u, boolean wasPooled) {
+    up = u;
+    reused = wasPooled;
+    u.lend(this, podAddress);
+    u.channel().config().setAutoRead(ctx.channel().isWritable());
+  }
+
+  private void content(HttpContent c) {
+    boolean last = c instanceof LastHttpContent;
+    if (discarding || up == null) {
+      c.release();
+    } else {
+      if (c.content().isReadable() || (last && !((LastHttpContent) c).trailingHeaders().isEmpty())) {
+        bodySent = true;
+      }
+      up.channel().write(c, up.channel().voidPromise());
+      upNeedsFlush = true;
+      if (!up.channel().isWritable()) {
+        updateAutoRead();
+      }
+    }
+    if (last) {
+      requestDone = true;
+      flushToPod();
+      maybeEnd();
+    }
+  }
+
+  private void flushToPod() {
+    if (upNeedsFlush && up != null) {
+      upNeedsFlush = false;
+      up.channel().flush();
+    }
+  }
+
+  void upstreamWritabilityChanged() {
+    updateAutoRead();
+  }
+
+  private void updateAutoRead() {
+    boolean want = queued.size() < MAX_QUEUED && (up == null || up.channel().isWritable());
+    if (ctx.channel().config().isAutoRead() != want) {
+      ctx.channel().config().setAutoRead(want);
+    }
+  }
+
+  /** Hands on the messages that waited for their turn, for as long as they may go. */
+  private void resume() {
+    if (inDrain) {
+      return;
+    }
+    inDrain = true;
+    try {
+      while (!queued.isEmpty() && !mustWait(queued.peek()) && ctx.channel().isActive()) {
+        handle(queued.poll());
+      }
+    } finally {
+      inDrain = false;
+    }
+    flushToPod();
+    updateAutoRead();
+  }
+
+  // ---------------------------------------------------------------- pod → client
+
+  void fromUpstream(Object msg) {
+    if (msg instanceof HttpResponse r) {
+      if (!r.decoderResult().isSuccess()) {
+        ReferenceCountUtil.release(msg);
+        up.channel().close(); // answered as a 502 when it is seen closed
+        return;
+      }
+      int code = r.status().code();
+      if (upgrade && code == 101) {
+        tunnel(r);
+        return;
+      }
+      interim = code < 200;
+      if (!interim) {
+        status = code;
+        podKeepAlive = HttpUtil.isKeepAlive(r);
+        prepareResponse(r, code);
+        responseStarted = true;
+      }
+      ctx.write(r, ctx.voidPromise());
+    }
+    if (msg instanceof HttpContent c) {
+      boolean last = c instanceof LastHttpContent;
+      if (last && interim) {
+        interim = false;
+        ctx.write(c, ctx.voidPromise());
+        return;
+      }
+      ctx.write(c, ctx.voidPromise());
+      if (last) {
+        ctx.flush();
+        responseEnded();
+      } else if (!ctx.channel().isWritable()) {
+        up.channel().config().setAutoRead(false);
+      }
+    } else if (!(msg instanceof HttpResponse)) {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  void flushToClient() {
+    ctx.flush();
+  }
+
+  private void prepareResponse(HttpResponse r, int code) {
+    HttpHeaders h = r.headers();
+    boolean chunked = HttpUtil.isTransferEncodingChunked(r);
+    removeHopByHop(h);
+    boolean noBody = HttpMethod.HEAD.equals(head.method()) || code == 204 || code == 304;
+    if (!noBody && (chunked || !h.contains(HttpHeaderNames.CONTENT_LENGTH))) {
+      if (clientVersion.equals(HttpVersion.HTTP_1_0)) {
+        closeAfter = true; // an HTTP/1.0 client reads an unsized body to the close
+      } else {
+        h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+      }
+    } else if (chunked) {
+      h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED); // HEAD of a chunked resource says so
+    }
+    r.setProtocolVersion(clientVersion);
+    if (closeAfter) {
+      h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    } else if (clientVersion.equals(HttpVersion.HTTP_1_0)) {
+      h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+    }
+  }
+
+  private void responseEnded() {
+    UpstreamHandler u = up;
+    up = null;
+    if (podKeepAlive && requestDone && u.channel().isActive()) {
+      u.giveBack();
+    } else {
+      u.discard();
+    }
+    responseDone = true;
+    if (!requestDone) {
+      discarding = true; // the pod answered before the body ended: the rest is read and dropped
+    }
+    maybeEnd();
+  }
+
+  /** The pod connection closed (or failed) during the exchange. */
+  void upstreamClosed(UpstreamHandler u, Throwable cause) {
+    if (u != up) {
+      return;
+    }
+    up = null;
+    if (responseStarted) {
+      ctx.close(); // the client has part of a response: only a close tells it so
+      return;
+    }
+    if (reused && !retried && !bodySent && !upgrade && IDEMPOTENT.contains(head.method())) {
+      // A kept-alive connection the pod had closed: nothing reached it, so ask again on a new one.
+      retried = true;
+      server.upstreamRetries.increment();
+      connect();
+      return;
+    }
+    badGateway(cause);
+  }
+
+  private void badGateway(Throwable cause) {
+    String why = cause == null ? "connection closed" : cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
+    respond(HttpResponseStatus.BAD_GATEWAY, "{\"error\":" + Json.encode("sandbox " + sandboxId + " did not answer: " + why) + "}", null);
+  }
+
+  private void badRequest(Throwable cause) {
+    HttpResponseStatus s = cause instanceof TooLongHttpHeaderException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+        : cause instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
+        : cause instanceof TooLongFrameException ? HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE : HttpResponseStatus.BAD_REQUEST;
+    active = true;
+    clientVersion = HttpVersion.HTTP_1_1;
+    closeAfter = true; // the stream cannot be trusted past a malformed request
+    requestDone = true;
+    respond(s, "{\"error\":" + Json.encode("malformed request: " + (cause == null ? "invalid" : cause.getMessage())) + "}", null);
+  }
+
+  /** Answers the exchange from the proxy itself (routing error, bad gateway); a body still coming is dropped. */
+  private void respond(HttpResponseStatus s, String json, Integer retryAfter) {
+    byte[] body = json.getBytes(StandardCharsets.UTF_8);
+    FullHttpResponse resp = new DefaultFullHttpResponse(clientVersion, s, Unpooled.wrappedBuffer(body));
+    resp.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+        .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+    if (retryAfter != null) {
+      resp.headers().setInt(HttpHeaderNames.RETRY_AFTER, retryAfter);
+    }
+    if (closeAfter) {
+      resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    status = s.code();
+    ctx.writeAndFlush(resp, ctx.voidPromise());
+    responseDone = true;
+    discarding = true;
+    maybeEnd();
+  }
+
+  private void maybeEnd() {
+    if (!active || !requestDone || !responseDone) {
+      return;
+    }
+    active = false;
+    head = null;
+    server.responses[Math.min(5, Math.max(1, status / 100))].increment();
+    server.requestTime.record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+    if (closeAfter) {
+      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
+    resume();
+  }
+
+  // ---------------------------------------------------------------- WebSocket
+
+  /** The pod accepted the upgrade: the 101 goes to the client and both connections become a byte tunnel. */
+  private void tunnel(HttpResponse r) {
+    UpstreamHandler u = up;
+    up = null;
+    active = false;
+    Channel pod = u.channel();
+    Channel client = ctx.channel();
+    r.setProtocolVersion(HttpVersion.HTTP_1_1);
+    r.headers().remove(HttpHeaderNames.KEEP_ALIVE);
+    ctx.writeAndFlush(r, ctx.voidPromise());
+    server.responses[1].increment();
+    String id = sandboxId;
+    server.activity.tunnelOpened(id);
+    boolean[] closed = {false};
+    Runnable onClose = () -> {
+      if (!closed[0]) {
+        closed[0] = true;
+        server.activity.tunnelClosed(id);
+        server.closed(this);
+      }
+    };
+    queued.forEach(ReferenceCountUtil::release);
+    queued.clear();
+    // Relays first, then the codecs come out: bytes they still hold go on to the relays.
+    pod.pipeline().replace(UpstreamHandler.class, "tunnel", new TunnelRelay(client, onClose));
+    pod.pipeline().remove("codec");
+    ctx.pipeline().replace(this, "tunnel", new TunnelRelay(pod, onClose));
+    client.pipeline().remove("continue");
+    client.pipeline().remove("codec");
+    pod.config().setAutoRead(true);
+    client.config().setAutoRead(true);
+  }
+
+  // ---------------------------------------------------------------- headers
+
+  static boolean isWebSocketUpgrade(HttpHeaders h) {
+    String upgrade = h.get(HttpHeaderNames.UPGRADE);
+    return upgrade != null && upgrade.equalsIgnoreCase("websocket");
+  }
+
+  /** Removes hop-by-hop headers, including those the Connection header names. */
+  static void removeHopByHop(HttpHeaders h) {
+    String connection = h.get(HttpHeaderNames.CONNECTION);
+    // The usual value, a lone close / keep-alive / upgrade, names no other header.
+    if (connection != null && (connection.indexOf(',') >= 0 || !isStandardConnectionToken(connection.trim()))) {
+      for (String c : h.getAll(HttpHeaderNames.CONNECTION)) {
+        for (String token : c.split(",")) {
+          String t = token.trim().toLowerCase(Locale.ROOT);
+          if (!t.isEmpty() && !isStandardConnectionToken(t)) {
+            h.remove(t);
+          }
+        }
+      }
+    }
+    for (AsciiString name : HOP_BY_HOP) {
+      h.remove(name);
+    }
+  }
+
+  /** x-forwarded-for (the client appended to any the request brought), -host, -port, -proto. */
+  private void forwarded(HttpHeaders h, String host) {
+    if (clientIp == null && ctx.channel().remoteAddress() instanceof InetSocketAddress remote) {
+      clientIp = remote.getAddress() == null ? remote.getHostString() : remote.getAddress().getHostAddress();
+    }
+    if (clientIp != null) {
+      String prior = h.get(FORWARDED_FOR);
+      h.set(FORWARDED_FOR, prior == null ? clientIp : prior + ", " + clientIp);
+    }
+    if (host != null) {
+      h.set(FORWARDED_HOST, host);
+      int colon = host.lastIndexOf(':');
+      boolean hasPort = colon > 0 && colon > host.lastIndexOf(']');
+      h.set(FORWARDED_PORT, hasPort ? host.substring(colon + 1) : Integer.toString(server.listenPort()));
+    }
+    h.set(FORWARDED_PROTO, HTTP);
+  }
+
+  private static boolean isStandardConnectionToken(String v) {
+    return v.equalsIgnoreCase("close") || v.equalsIgnoreCase("keep-alive") || v.equalsIgnoreCase("upgrade");
+  }
+
+}

@@ -80,8 +80,10 @@ import re, sys
 name, path = sys.argv[1], sys.argv[2]
 t = open(path).read()
 def ms(v):
-    m = re.match(r"([\d.]+)(us|ms|s)", v)
-    x = float(m.group(1)); return x / 1000 if m.group(2) == "us" else x * 1000 if m.group(2) == "s" else x
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", v)
+    if not m:
+        sys.exit(f"cannot read a latency from wrk's output ({v!r}):\n{t}")
+    x = float(m.group(1)); return x * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[m.group(2)]
 p50 = ms(re.search(r"50%\s+(\S+)", t).group(1)); p99 = ms(re.search(r"99%\s+(\S+)", t).group(1))
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
 errs = re.search(r"Non-2xx or 3xx responses: (\d+)", t)

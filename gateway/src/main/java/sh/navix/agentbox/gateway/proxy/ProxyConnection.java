@@ -89,6 +89,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   private int podPort;
   private String podAddress;
   private UpstreamHandler up;
+  private HttpResponse heldHead;
 
   ProxyConnection(ProxyServer server, ProxyServer.UpstreamPool pool) {
     this.server = server;
@@ -118,6 +119,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     server.closed(this);
     queued.forEach(ReferenceCountUtil::release);
     queued.clear();
+    heldHead = null;
     if (up != null) {
       UpstreamHandler u = up;
       up = null;
@@ -338,13 +340,14 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
         return;
       }
       interim = code < 200;
-      if (!interim) {
+      if (interim) {
+        ctx.write(r, ctx.voidPromise());
+      } else {
         status = code;
         podKeepAlive = HttpUtil.isKeepAlive(r);
         prepareResponse(r, code);
-        responseStarted = true;
+        heldHead = r; // written with the first body chunk, or at the end of this read
       }
-      ctx.write(r, ctx.voidPromise());
     }
     if (msg instanceof HttpContent c) {
       boolean last = c instanceof LastHttpContent;
@@ -353,7 +356,17 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
         ctx.write(c, ctx.voidPromise());
         return;
       }
-      ctx.write(c, ctx.voidPromise());
+      if (heldHead != null && last) {
+        // A whole response in one read: head and body go out as one message, one buffer, one write.
+        HttpResponse r = heldHead;
+        heldHead = null;
+        responseStarted = true;
+        ctx.write(new DefaultFullHttpResponse(r.protocolVersion(), r.status(), c.content(), r.headers(),
+            ((LastHttpContent) c).trailingHeaders()), ctx.voidPromise());
+      } else {
+        writeHeldHead();
+        ctx.write(c, ctx.voidPromise());
+      }
       if (last) {
         ctx.flush();
         responseEnded();
@@ -366,7 +379,16 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   }
 
   void flushToClient() {
+    writeHeldHead();
     ctx.flush();
+  }
+
+  private void writeHeldHead() {
+    if (heldHead != null) {
+      ctx.write(heldHead, ctx.voidPromise());
+      heldHead = null;
+      responseStarted = true;
+    }
   }
 
   private void prepareResponse(HttpResponse r, int code) {
@@ -416,7 +438,9 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
       ctx.close(); // the client has part of a response: only a close tells it so
       return;
     }
-    if (reused && !retried && !bodySent && !upgrade && IDEMPOTENT.contains(head.method())) {
+    boolean headSeen = heldHead != null;
+    heldHead = null; // never sent: the client gets a 502 instead
+    if (!headSeen && reused && !retried && !bodySent && !upgrade && IDEMPOTENT.contains(head.method())) {
       // A kept-alive connection the pod had closed: nothing reached it, so ask again on a new one.
       retried = true;
       server.upstreamRetries.increment();

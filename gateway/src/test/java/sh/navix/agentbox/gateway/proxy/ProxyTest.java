@@ -266,4 +266,108 @@ class ProxyTest {
     assertThat(seen.getString("x-forwarded-port")).isEqualTo(Integer.toString(proxyPort));
     release(id);
   }
+
+  @Test
+  void anIdempotentRequestOnAKeptAliveConnectionThePodClosedIsResentOnANewOne() throws Exception {
+    try (ForgetfulPod pod = new ForgetfulPod()) {
+      var admin = gateway.dev().cluster().client();
+      // A pool whose runtime port is the forgetful pod's, with no container ports: the simulated
+      // node starts nothing there, so connections to <pod IP>:<port> reach the wildcard listener.
+      var pool = new sh.navix.agentbox.api.crd.SandboxPool();
+      pool.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("forgetful").withNamespace("default").build());
+      var spec = new sh.navix.agentbox.api.crd.SandboxPoolSpec();
+      spec.setReplicas(1);
+      spec.setIdleImage("agentbox/idle:dev");
+      var runtime = new sh.navix.agentbox.api.crd.SandboxRuntimeSpec();
+      runtime.setName("http");
+      runtime.setPort(pod.port());
+      spec.setRuntimes(List.of(runtime));
+      spec.setTemplate(new io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder().withNewSpec().addNewContainer().withName("sandbox")
+          .withImage("agentbox/sandbox:dev").endContainer().endSpec().build());
+      pool.setSpec(spec);
+      admin.resource(pool).create();
+      Await.until("forgetful pool warm", Duration.ofSeconds(30), () -> admin.pods().inNamespace("default")
+          .withLabel(Labels.SANDBOX_POOL, "forgetful").list().getItems().stream().filter(Pods::claimable).count() == 1 ? true : null);
+      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.apiPort() + "/v1/sandboxes"))
+          .header("content-type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"poolName\":\"forgetful\",\"image\":\"agentbox/sandbox:dev\",\"waitForRunning\":true}")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+      String id = new JsonObject(r.body()).getJsonObject("sandbox").getString("sandboxId");
+      var retries = gateway.registry().find("agentbox_proxy_upstream_retries_total").counter();
+      double before = retries.count();
+
+      // Two requests on one client connection (so one event loop, one pod connection pool): the
+      // second reuses the pod connection the first kept alive, which the pod then closes.
+      String host = "Host: " + pod.port() + "-" + id + ".sandbox.localhost\r\n";
+      String out = raw("GET /a HTTP/1.1\r\n" + host + "\r\nGET /b HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n");
+      String[] responses = out.split("(?=HTTP/1\\.1 )");
+      assertThat(responses).hasSize(2);
+      assertThat(responses[0]).startsWith("HTTP/1.1 200").endsWith("answer-1");
+      assertThat(responses[1]).as("resent on a second connection").startsWith("HTTP/1.1 200").endsWith("answer-2");
+      assertThat(retries.count() - before).isEqualTo(1);
+      release(id);
+      admin.resource(pool).delete();
+    }
+  }
+
+  /**
+   * A pod that answers the first request on each connection and closes the connection when the
+   * second one arrives, unanswered: what a pod's keep-alive timeout looks like when it strikes just
+   * as the proxy reuses the connection.
+   */
+  static final class ForgetfulPod implements AutoCloseable {
+    final java.net.ServerSocket socket;
+    final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+    final Thread acceptor;
+
+    ForgetfulPod() throws java.io.IOException {
+      socket = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("0.0.0.0"));
+      acceptor = new Thread(() -> {
+        while (!socket.isClosed()) {
+          try {
+            java.net.Socket c = socket.accept();
+            int n = connections.incrementAndGet();
+            Thread t = new Thread(() -> serve(c, n), "forgetful-pod-" + n);
+            t.setDaemon(true);
+            t.start();
+          } catch (java.io.IOException closed) {
+            return;
+          }
+        }
+      }, "forgetful-pod");
+      acceptor.setDaemon(true);
+      acceptor.start();
+    }
+
+    int port() {
+      return socket.getLocalPort();
+    }
+
+    private static void serve(java.net.Socket c, int n) {
+      try (c) {
+        var in = new java.io.BufferedReader(new java.io.InputStreamReader(c.getInputStream(), java.nio.charset.StandardCharsets.ISO_8859_1));
+        readHead(in);
+        String body = "answer-" + n;
+        c.getOutputStream().write(("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: " + body.length() + "\r\n\r\n" + body)
+            .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        c.getOutputStream().flush();
+        readHead(in); // the second request: closed without an answer
+      } catch (java.io.IOException gone) {
+        // the proxy closed it: fine
+      }
+    }
+
+    private static void readHead(java.io.BufferedReader in) throws java.io.IOException {
+      String line;
+      while ((line = in.readLine()) != null && !line.isEmpty()) {
+        // request line and headers; these requests have no body
+      }
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+      socket.close();
+    }
+  }
 }

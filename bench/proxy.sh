@@ -65,17 +65,14 @@ NGINX
 nginx -c "$WORK/nginx.conf" -g 'daemon off;' &
 NGINX_PID=$!
 sleep 1
-run() { # name url [host header]
-  local out
-  if [ -n "${3:-}" ]; then
-    wrk -t2 -c64 -d"${WARMUP}s" -H "Host: $3" "$2" >/dev/null        # warm-up
-    out=$(wrk -t2 -c64 -d"${SECS}s" --latency -H "Host: $3" "$2")
-  else
-    wrk -t2 -c64 -d"${WARMUP}s" "$2" >/dev/null
-    out=$(wrk -t2 -c64 -d"${SECS}s" --latency "$2")
-  fi
-  echo "$out" > "$WORK/wrk-$1.txt"
-  python3 - "$1" "$WORK/wrk-$1.txt" <<'PY'
+# run NAME URL CONNECTIONS WARMUP_SECONDS [HOST]: one wrk measurement, printed as a table row
+run() {
+  local name=$1 url=$2 conns=$3 warm=$4 threads=2 hdr=()
+  [ "$conns" -lt 2 ] && threads=1
+  [ -n "${5:-}" ] && hdr=(-H "Host: $5")
+  [ "$warm" -gt 0 ] && wrk -t"$threads" -c"$conns" -d"${warm}s" "${hdr[@]}" "$url" >/dev/null
+  wrk -t"$threads" -c"$conns" -d"${SECS}s" --latency "${hdr[@]}" "$url" > "$WORK/wrk-$name-$conns.txt"
+  python3 - "$name" "$WORK/wrk-$name-$conns.txt" <<'PY'
 import re, sys
 name, path = sys.argv[1], sys.argv[2]
 t = open(path).read()
@@ -84,17 +81,24 @@ def ms(v):
     if not m:
         sys.exit(f"cannot read a latency from wrk's output ({v!r}):\n{t}")
     x = float(m.group(1)); return x * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[m.group(2)]
-p50 = ms(re.search(r"50%\s+(\S+)", t).group(1)); p99 = ms(re.search(r"99%\s+(\S+)", t).group(1))
+# percentiles from the "Latency Distribution" lines only (the thread stats also end in "...50%")
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1)); p99 = ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
 errs = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {errs.group(1) if errs else 0} |")
+print(f"| {name} | {rps:,.0f} | {p50:.3f} | {p99:.3f} | {errs.group(1) if errs else 0} |")
 PY
 }
+HOSTNAME_FORM="8080-$ID.sandbox.localhost"
+for conns in 64 1; do
+  # 64 connections: throughput, each target warmed up first; 1 connection: the latency one request adds.
+  warm=$WARMUP; [ "$conns" = 1 ] && warm=0
+  echo
+  echo "wrk, $conns connection(s), ${SECS}s:"
+  echo "| target | requests/s | p50 ms | p99 ms | non-2xx |"
+  echo "|---|---|---|---|---|"
+  run "direct to pod" "http://$IP:8080/health" "$conns" "$warm"
+  run "nginx → pod" "http://127.0.0.1:18090/health" "$conns" "$warm"
+  run "built-in proxy → pod" "http://127.0.0.1:18081/health" "$conns" "$warm" "$HOSTNAME_FORM"
+done
 echo
-echo "| target | requests/s | p50 ms | p99 ms | non-2xx |"
-echo "|---|---|---|---|---|"
-run "direct to pod" "http://$IP:8080/health"
-run "nginx → pod" "http://127.0.0.1:18090/health"
-run "built-in proxy → pod" "http://127.0.0.1:18081/health" "8080-$ID.sandbox.localhost"
-echo
-echo "machine: $(nproc) cores; wrk -t2 -c64 -d${SECS}s; $(date -u +%F)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(java -version 2>&1 | head -1); $(nginx -v 2>&1); $(date -u +%F)"

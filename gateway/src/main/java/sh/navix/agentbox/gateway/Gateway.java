@@ -131,7 +131,8 @@ public final class Gateway {
           activity = new ActivityTracker(vertx, client, cache, registry, Duration.ofSeconds(1));
           router = new SandboxRouter(cache, options.sandboxDomain);
           // One proxy listener, served by every event loop (ProxyServer binds them all).
-          proxy = new ProxyVerticle(options.host, options.proxyPort, options.shutdownGrace, router, activity, registry);
+          proxy = new ProxyVerticle(new ProxyVerticle.Settings(options.host, options.proxyPort, options.shutdownGrace,
+              options.proxyIdleTimeout, options.proxyPodKeepAlive), router, activity, registry);
           return vertx.deployVerticle(proxy);
         })
         .compose(pid -> {

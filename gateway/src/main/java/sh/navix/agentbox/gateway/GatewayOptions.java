@@ -31,6 +31,8 @@ public final class GatewayOptions {
           new Setting("--scale-down-protection", "AGENTBOX_SCALE_DOWN_PROTECTION", "how long an idle pod marked for scale-down stays claimable, e.g. 10s (default 10s)"),
           new Setting("--history-retention", "AGENTBOX_HISTORY_RETENTION", "how long sandbox history records are kept, e.g. 720h; 0 keeps them forever (default 720h)"),
           new Setting("--max-claim-wait", "AGENTBOX_MAX_CLAIM_WAIT", "longest a create waits for an idle pod (caps waitTimeoutSeconds; default 300s)"),
+          new Setting("--proxy-idle-timeout", "AGENTBOX_PROXY_IDLE_TIMEOUT", "built-in proxy: a client connection with no request in progress is closed after this long; 0 never (default 75s)"),
+          new Setting("--proxy-pod-keepalive", "AGENTBOX_PROXY_POD_KEEPALIVE", "built-in proxy: longest a pod connection waits idle for reuse; keep it below the pods' own keep-alive timeout (default 4s)"),
           new Setting("--sandbox-domain", "AGENTBOX_SANDBOX_DOMAIN", "domain of sandbox host names <port>-<id>.<domain> (default sandbox.localhost)"),
           new Setting("--dev-api-port", "AGENTBOX_DEV_API_PORT", "dev mode: embedded Kubernetes API port, 0 = any free port (default 6443)"),
           new Setting("--dev-pull-delay", "AGENTBOX_DEV_PULL_DELAY", "dev mode: simulated image pull time, e.g. 300ms (default 300ms)"));
@@ -56,6 +58,9 @@ public final class GatewayOptions {
   public Duration defaultClaimWait = Duration.ofSeconds(30);
   public Duration maxClaimWait = Duration.ofMinutes(5);
   public String sandboxDomain = "sandbox.localhost";
+  public Duration proxyIdleTimeout = Duration.ofSeconds(75);
+  /** Below the 5 s keep-alive timeout of Node.js and uvicorn servers, so a kept connection is rarely one they are closing. */
+  public Duration proxyPodKeepAlive = Duration.ofSeconds(4);
   public boolean dev;
   public int devApiPort = 6443;
   public Duration devPullDelay = Duration.ofMillis(300);
@@ -120,6 +125,8 @@ public final class GatewayOptions {
         case "--scale-down-protection" -> scaleDownProtection = sh.navix.agentbox.api.GoDuration.parse(v);
         case "--history-retention" -> historyRetention = sh.navix.agentbox.api.GoDuration.parse(v);
         case "--max-claim-wait" -> maxClaimWait = sh.navix.agentbox.api.GoDuration.parse(v);
+        case "--proxy-idle-timeout" -> proxyIdleTimeout = sh.navix.agentbox.api.GoDuration.parse(v);
+        case "--proxy-pod-keepalive" -> proxyPodKeepAlive = sh.navix.agentbox.api.GoDuration.parse(v);
         case "--sandbox-domain" -> sandboxDomain = v;
         case "--dev-api-port" -> devApiPort = port(v);
         case "--dev-pull-delay" -> devPullDelay = sh.navix.agentbox.api.GoDuration.parse(v);

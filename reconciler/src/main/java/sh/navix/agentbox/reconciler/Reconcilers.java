@@ -86,6 +86,19 @@ public final class Reconcilers {
         .build();
     election = client.leaderElector().withConfig(config).build().start();
     LOG.info("joined leader election {}/{} as {}", options.leaseNamespace, options.leaseName, options.identity);
+    // fabric8's elector ends for good once leadership is lost (a renewal past the deadline, an API
+    // outage, another holder): join again, so this replica stands by and leads when it can,
+    // instead of leaving the cluster without a leader until somebody restarts it.
+    election.whenComplete((v, e) -> context.runOnContext(x -> {
+      if (!stopped) {
+        LOG.warn("{} left the leader election ({}); joining again", options.identity, e == null ? "leadership lost" : e.toString());
+        vertx.setTimer(options.retryPeriod.toMillis(), t -> {
+          if (!stopped) {
+            elect();
+          }
+        });
+      }
+    }));
   }
 
   private void startLeading() {

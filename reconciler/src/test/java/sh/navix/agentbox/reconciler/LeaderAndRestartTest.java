@@ -68,6 +68,22 @@ class LeaderAndRestartTest extends ReconcilerTestBase {
     }
   }
 
+  /**
+   * A leader that loses its Lease (another holder took it, as after an API outage longer than the
+   * renew deadline) stops its reconcilers but stays in the election, and leads again once that
+   * holder lets the Lease expire: a single replica must never end up with no leader at all.
+   */
+  @Test
+  void aLeaderThatLosesItsLeaseStandsByAndLeadsAgainWhenTheLeaseIsFree() throws Exception {
+    try (Process a = new Process("gw-e", home.resolve("e"))) {
+      await("e leads", Duration.ofSeconds(10), () -> a.reconcilers.isLeader() ? true : null);
+      sh.navix.agentbox.devcluster.Leases.takeOver(admin, "default", "agentbox-gateway-leader", "somebody-else", Duration.ofSeconds(4));
+      await("e stops leading", Duration.ofSeconds(10), () -> !a.reconcilers.isLeader() ? true : null);
+      await("e leads again once the other holder's Lease expired", Duration.ofSeconds(15),
+          () -> a.reconcilers.isLeader() && "gw-e".equals(leaseHolder()) ? true : null);
+    }
+  }
+
   @Test
   void restartMidTransitionRebuildsStateWithoutLosingOrDoublingRecords() throws Exception {
     template("restart", "example/idle:1", "example/sandbox:1");

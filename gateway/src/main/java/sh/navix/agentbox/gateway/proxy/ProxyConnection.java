@@ -64,6 +64,8 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext ctx;
   private String clientIp;
   private boolean inDrain;
+  /** When the connection last had no exchange in progress (System.nanoTime). */
+  private long idleSince = System.nanoTime();
   private boolean upNeedsFlush;
 
   // The exchange in progress.
@@ -130,6 +132,16 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     ctx.close();
+  }
+
+  /** Closes the connection if no request is in progress and none was since {@code cutoff} (System.nanoTime). */
+  void closeIfIdleSince(long cutoff) {
+    ctx.executor().execute(() -> {
+      if (!active && queued.isEmpty() && idleSince - cutoff <= 0 && ctx.channel().isActive()
+          && ctx.pipeline().get(ProxyConnection.class) == this) {
+        ctx.close();
+      }
+    });
   }
 
   /** Called by the server when it stops: close now when idle, else after the response in progress. */
@@ -491,8 +503,9 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     }
     active = false;
     head = null;
+    idleSince = System.nanoTime();
     server.responses[Math.min(5, Math.max(1, status / 100))].increment();
-    server.requestTime.record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+    server.requestTime.record(idleSince - started, java.util.concurrent.TimeUnit.NANOSECONDS);
     if (closeAfter) {
       ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       return;

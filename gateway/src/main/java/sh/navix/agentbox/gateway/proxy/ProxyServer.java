@@ -45,16 +45,22 @@ public final class ProxyServer {
   private final VertxInternal vertx;
   private final Map<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
   private final Set<ProxyConnection> open = ConcurrentHashMap.newKeySet();
+  private final long idleTimeoutNanos;
+  private final long podKeepAliveNanos;
   private volatile boolean draining;
   private Channel serverChannel;
+  private io.netty.util.concurrent.ScheduledFuture<?> sweeper;
 
   final Counter[] responses = new Counter[6];
   final Timer requestTime;
   final Counter upstreamConnects;
   final Counter upstreamRetries;
 
-  ProxyServer(VertxInternal vertx, SandboxRouter router, ActivityTracker activity, MeterRegistry registry) {
+  ProxyServer(VertxInternal vertx, SandboxRouter router, ActivityTracker activity, MeterRegistry registry, Duration idleTimeout,
+      Duration podKeepAlive) {
     this.vertx = vertx;
+    this.idleTimeoutNanos = idleTimeout.toNanos();
+    this.podKeepAliveNanos = podKeepAlive.toNanos();
     this.router = router;
     this.activity = activity;
     for (int c = 1; c <= 5; c++) {
@@ -93,6 +99,9 @@ public final class ProxyServer {
       if (f.isSuccess()) {
         serverChannel = f.channel();
         listenPort = ((InetSocketAddress) f.channel().localAddress()).getPort();
+        long shortest = idleTimeoutNanos > 0 ? Math.min(idleTimeoutNanos, podKeepAliveNanos) : podKeepAliveNanos;
+        long period = Math.max(TimeUnit.MILLISECONDS.toNanos(100), Math.min(TimeUnit.SECONDS.toNanos(15), shortest / 2));
+        sweeper = f.channel().eventLoop().scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
         bound.complete(listenPort);
       } else {
         bound.fail(f.cause());
@@ -118,6 +127,15 @@ public final class ProxyServer {
     open.remove(c);
   }
 
+  /** Closes client connections idle past the idle timeout and pod connections idle past the keep-alive. */
+  private void sweep() {
+    long now = System.nanoTime();
+    if (idleTimeoutNanos > 0) {
+      open.forEach(c -> c.closeIfIdleSince(now - idleTimeoutNanos));
+    }
+    pools.values().forEach(p -> p.expire(now - podKeepAliveNanos));
+  }
+
   /**
    * Graceful stop: no new connections; idle ones close now, busy ones after their response
    * (answered with {@code connection: close}); WebSocket tunnels and whatever is still open when
@@ -125,6 +143,9 @@ public final class ProxyServer {
    */
   Future<Void> shutdown(Duration grace) {
     draining = true;
+    if (sweeper != null) {
+      sweeper.cancel(false);
+    }
     Promise<Void> done = Promise.promise();
     Runnable closePools = () -> {
       pools.values().forEach(UpstreamPool::closeAll);
@@ -180,11 +201,13 @@ public final class ProxyServer {
       if (q == null) {
         return null;
       }
+      long cutoff = System.nanoTime() - podKeepAliveNanos;
       UpstreamHandler h;
       while ((h = q.pollLast()) != null) {
-        if (h.channel().isActive()) {
+        if (h.channel().isActive() && h.idleSince() - cutoff > 0) {
           return h;
         }
+        h.channel().close(); // idle so long the pod may be closing it: not worth the race
       }
       return null;
     }
@@ -212,6 +235,16 @@ public final class ProxyServer {
     ChannelFuture connect(String host, int port) {
       upstreamConnects.increment();
       return bootstrap.connect(new InetSocketAddress(host, port));
+    }
+
+    /** Closes the connections idle since before {@code cutoff} (System.nanoTime). */
+    void expire(long cutoff) {
+      loop.execute(() -> idle.values().removeIf(q -> {
+        while (!q.isEmpty() && q.peekFirst().idleSince() - cutoff <= 0) {
+          q.pollFirst().channel().close();
+        }
+        return q.isEmpty();
+      }));
     }
 
     void closeAll() {

@@ -19,18 +19,21 @@ import sh.navix.agentbox.extproc.routing.SandboxRouter;
 public final class ProxyVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyVerticle.class);
 
-  private final String host;
-  private final int port;
-  private final Duration shutdownGrace;
+  /**
+   * Where it listens and its timeouts: {@code idleTimeout} closes client connections with no
+   * request in progress (zero: never); {@code podKeepAlive} is the longest a pod connection is
+   * kept idle for reuse.
+   */
+  public record Settings(String host, int port, Duration shutdownGrace, Duration idleTimeout, Duration podKeepAlive) {}
+
+  private final Settings settings;
   private final SandboxRouter router;
   private final ActivityTracker activity;
   private final MeterRegistry registry;
   private ProxyServer server;
 
-  public ProxyVerticle(String host, int port, Duration shutdownGrace, SandboxRouter router, ActivityTracker activity, MeterRegistry registry) {
-    this.host = host;
-    this.port = port;
-    this.shutdownGrace = shutdownGrace;
+  public ProxyVerticle(Settings settings, SandboxRouter router, ActivityTracker activity, MeterRegistry registry) {
+    this.settings = settings;
     this.router = router;
     this.activity = activity;
     this.registry = registry;
@@ -42,12 +45,12 @@ public final class ProxyVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    server = new ProxyServer((VertxInternal) vertx, router, activity, registry);
-    return server.bind(host, port).onSuccess(p -> LOG.debug("sandbox proxy listening on {}:{}", host, p));
+    server = new ProxyServer((VertxInternal) vertx, router, activity, registry, settings.idleTimeout(), settings.podKeepAlive());
+    return server.bind(settings.host(), settings.port()).onSuccess(p -> LOG.debug("sandbox proxy listening on {}:{}", settings.host(), p));
   }
 
   @Override
   public Future<?> stop() {
-    return server == null ? Future.succeededFuture() : server.shutdown(shutdownGrace);
+    return server == null ? Future.succeededFuture() : server.shutdown(settings.shutdownGrace());
   }
 }

@@ -15,6 +15,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   private ProxyConnection owner;
   private String key;
   private Throwable failure;
+  private long idleSince;
 
   UpstreamHandler(ProxyServer.UpstreamPool pool) {
     this.pool = pool;
@@ -34,8 +35,14 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   void giveBack() {
     owner = null;
     failure = null;
+    idleSince = System.nanoTime();
     ctx.channel().config().setAutoRead(true);
     pool.offer(key, this);
+  }
+
+  /** When it last went back to the pool (System.nanoTime). */
+  long idleSince() {
+    return idleSince;
   }
 
   /** The exchange ended otherwise: this connection is not reused. */

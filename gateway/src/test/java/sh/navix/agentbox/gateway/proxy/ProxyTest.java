@@ -35,11 +35,13 @@ class ProxyTest {
   static int proxyPort;
   static Vertx client;
   static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  static final Duration IDLE_TIMEOUT = Duration.ofSeconds(3);
+  static final Duration POD_KEEPALIVE = Duration.ofSeconds(1);
 
   @BeforeAll
   static void boot() throws Exception {
     GatewayOptions o = GatewayOptions.parse(List.of("dev", "--api-port", "0", "--dev-api-port", "0", "--proxy-port", "0", "--grpc-port", "0", "--home", home.toString(),
-        "--dev-pull-delay", "100ms"), Map.of());
+        "--dev-pull-delay", "100ms", "--proxy-idle-timeout", IDLE_TIMEOUT.toMillis() + "ms", "--proxy-pod-keepalive", POD_KEEPALIVE.toMillis() + "ms"), Map.of());
     gateway = Gateway.start(o).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     Await.until("proxy bound", Duration.ofSeconds(30), () -> gateway.proxyPort() > 0 ? true : null);
     proxyPort = gateway.proxyPort();
@@ -369,5 +371,44 @@ class ProxyTest {
     public void close() throws java.io.IOException {
       socket.close();
     }
+  }
+
+  /** Writes one request on a kept-alive socket and reads exactly one response (sized by content-length). */
+  static String exchange(java.net.Socket s, String request) throws Exception {
+    s.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    s.getOutputStream().flush();
+    var in = s.getInputStream();
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      assertThat(b).as("connection closed mid-response: " + head).isNotNegative();
+      head.append((char) b);
+    }
+    int length = head.toString().lines().filter(l -> l.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:"))
+        .mapToInt(l -> Integer.parseInt(l.substring(15).trim())).findFirst().orElseThrow();
+    return head + new String(in.readNBytes(length), java.nio.charset.StandardCharsets.ISO_8859_1);
+  }
+
+  @Test
+  void idleClientConnectionsCloseAfterTheIdleTimeoutAndIdlePodConnectionsAreNotReusedPastTheKeepAlive() throws Exception {
+    String id = create("");
+    String get = "GET /health HTTP/1.1\r\nHost: 8080-" + id + ".sandbox.localhost\r\n\r\n";
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", proxyPort)) {
+      s.setSoTimeout(15_000);
+      double before = upstreamConnects();
+      assertThat(exchange(s, get)).startsWith("HTTP/1.1 200");
+      // Longer than the pod keep-alive, shorter than the client idle timeout: the client
+      // connection stays, the pod connection it used is not reused.
+      Instant first = Instant.now();
+      Await.until("the pod connection idle past its keep-alive", Duration.ofSeconds(5),
+          () -> Instant.now().isAfter(first.plus(POD_KEEPALIVE).plusMillis(500)) ? true : null);
+      assertThat(exchange(s, get)).startsWith("HTTP/1.1 200");
+      assertThat(upstreamConnects() - before).as("pod connections opened").isEqualTo(2);
+
+      Instant last = Instant.now();
+      assertThat(s.getInputStream().read()).as("the proxy closes the idle connection").isEqualTo(-1);
+      assertThat(Duration.between(last, Instant.now())).isGreaterThanOrEqualTo(IDLE_TIMEOUT.minusMillis(50));
+    }
+    release(id);
   }
 }

@@ -213,28 +213,41 @@ public final class ClaimScheduler extends VerticleBase {
     }
   }
 
+  /**
+   * An idle pod to claim: from a random place in the pool's idle pods, the first that is
+   * claimable, not being written and not lost to a race at its current version, preferring pods
+   * not marked for scale-down. Random, so replicas rarely collide; it stops at the first fit
+   * instead of looking at every idle pod of a large pool for every claim.
+   */
   private Pod pick(PoolQueue q) {
-    List<Pod> candidates = new ArrayList<>();
-    for (Pod p : cache.pods(q.namespace, q.pool, SandboxPhase.IDLE)) {
-      String key = q.namespace + "/" + Pods.name(p);
-      String lost = lostAt.get(key);
-      if (lost != null && lost.equals(p.getMetadata().getResourceVersion())) {
-        continue;
-      }
-      if (lost != null) {
-        lostAt.remove(key);
-      }
-      if (Pods.claimable(p) && !podsInFlight.contains(key)) {
-        candidates.add(p);
-      }
-    }
-    if (candidates.isEmpty()) {
+    List<Pod> idle = cache.pods(q.namespace, q.pool, SandboxPhase.IDLE);
+    int n = idle.size();
+    if (n == 0) {
       return null;
     }
-    // Pods not marked for scale-down first; among those a random one, so replicas rarely collide.
-    List<Pod> unmarked = candidates.stream().filter(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) == null).toList();
-    List<Pod> from = unmarked.isEmpty() ? candidates : unmarked;
-    return from.get(ThreadLocalRandom.current().nextInt(from.size()));
+    int start = ThreadLocalRandom.current().nextInt(n);
+    Pod marked = null;
+    for (int i = 0; i < n; i++) {
+      Pod p = idle.get((start + i) % n);
+      String key = q.namespace + "/" + Pods.name(p);
+      String lost = lostAt.get(key);
+      if (lost != null) {
+        if (lost.equals(p.getMetadata().getResourceVersion())) {
+          continue;
+        }
+        lostAt.remove(key);
+      }
+      if (!Pods.claimable(p) || podsInFlight.contains(key)) {
+        continue;
+      }
+      if (Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) == null) {
+        return p;
+      }
+      if (marked == null) {
+        marked = p;
+      }
+    }
+    return marked;
   }
 
   private void claim(PoolQueue q, Waiter w, Pod pod) {

@@ -38,6 +38,18 @@ class GatewayOptionsTest {
   }
 
   @Test
+  void proxyTimeoutsHaveDefaultsAndTakeDurations() {
+    GatewayOptions defaults = GatewayOptions.parse(List.of(), Map.of());
+    assertThat(defaults.proxyIdleTimeout).isEqualTo(Duration.ofSeconds(75));
+    assertThat(defaults.proxyPodKeepAlive).isEqualTo(Duration.ofSeconds(4));
+    GatewayOptions o = GatewayOptions.parse(List.of("--proxy-idle-timeout", "0"), Map.of("AGENTBOX_PROXY_POD_KEEPALIVE", "1500ms"));
+    assertThat(o.proxyIdleTimeout).isZero();
+    assertThat(o.proxyPodKeepAlive).isEqualTo(Duration.ofMillis(1500));
+    assertThatThrownBy(() -> GatewayOptions.parse(List.of("--proxy-pod-keepalive", "soon"), Map.of()))
+        .hasMessageContaining("--proxy-pod-keepalive");
+  }
+
+  @Test
   void badInputIsRejectedWithTheSettingNamed() {
     assertThatThrownBy(() -> GatewayOptions.parse(List.of("--api-port", "http"), Map.of()))
         .hasMessageContaining("--api-port").hasMessageContaining("AGENTBOX_API_PORT");

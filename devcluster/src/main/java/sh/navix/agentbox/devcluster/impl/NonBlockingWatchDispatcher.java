@@ -7,24 +7,22 @@ import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.fabric8.mockwebserver.http.Response;
 import io.fabric8.mockwebserver.http.WebSocket;
 import io.fabric8.mockwebserver.http.WebSocketListener;
+import java.lang.reflect.Field;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * Works around a deadlock in fabric8's mock API server (8.0.0): when a watch connection closes,
  * its listener waits, on the server's only event loop, for the watch's sender thread to finish;
  * if that thread is in the middle of sending an event it waits for the same event loop to complete
- * the write (up to 30 s), and every request to the server stalls meanwhile. Here the close and
- * failure callbacks of every watch run on a thread of their own, so the event loop stays free to
- * finish the write. Everything else goes to the mock's own dispatcher unchanged.
+ * the write (up to 30 s), and every request to the server stalls meanwhile. Here, before the
+ * listener's own close handling runs, the sender thread is stopped (its queued events dropped, a
+ * send in progress interrupted: nobody is left to receive them), so that handling finishes at
+ * once, still on the event loop and so still in order with the requests that send events.
+ * Everything else goes to the mock's own dispatcher unchanged.
  */
 final class NonBlockingWatchDispatcher extends Dispatcher {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NonBlockingWatchDispatcher.class);
   private final Dispatcher delegate;
-  private final ExecutorService closer = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "dev-cluster-watch-close");
-    t.setDaemon(true);
-    return t;
-  });
 
   NonBlockingWatchDispatcher(Dispatcher delegate) {
     this.delegate = delegate;
@@ -40,7 +38,6 @@ final class NonBlockingWatchDispatcher extends Dispatcher {
   @Override
   public void shutdown() {
     delegate.shutdown();
-    closer.shutdown();
   }
 
   @Override
@@ -92,12 +89,27 @@ final class NonBlockingWatchDispatcher extends Dispatcher {
 
     @Override
     public void onClosed(WebSocket webSocket, int code, String reason) {
-      closer.execute(() -> watch.onClosed(webSocket, code, reason));
+      stopSender(watch);
+      watch.onClosed(webSocket, code, reason);
     }
 
     @Override
     public void onFailure(WebSocket webSocket, Throwable t, Response response) {
-      closer.execute(() -> watch.onFailure(webSocket, t, response));
+      stopSender(watch);
+      watch.onFailure(webSocket, t, response);
+    }
+  }
+
+  /** Stops the watch listener's sender thread (its private {@code executor}); without it, nothing changes. */
+  private static void stopSender(WebSocketListener watch) {
+    try {
+      Field f = watch.getClass().getDeclaredField("executor");
+      f.setAccessible(true);
+      if (f.get(watch) instanceof ExecutorService sender) {
+        sender.shutdownNow();
+      }
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      LOG.debug("watch listener {} has no sender to stop: {}", watch.getClass().getName(), e.toString());
     }
   }
 }

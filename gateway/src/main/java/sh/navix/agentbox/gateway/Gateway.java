@@ -119,7 +119,7 @@ public final class Gateway {
           cache = ClusterCache.create(vertx, client, options.namespace, RESYNC);
           SandboxApi.Settings settings = new SandboxApi.Settings(options.namespace == null ? "default" : options.namespace,
               options.defaultClaimWait.compareTo(options.maxClaimWait) > 0 ? options.maxClaimWait : options.defaultClaimWait,
-              options.maxClaimWait, options.sandboxDomain, this::proxyPort, ClaimScheduler.DEFAULT_STARTUP_TIMEOUT);
+              options.maxClaimWait, options.sandboxDomain, this::proxyPort, ClaimScheduler.DEFAULT_STARTUP_TIMEOUT, options.namespace);
           api = new ApiVerticle(options.host, options.apiPort, options.shutdownGrace, cache::synced, registry,
               (v, router) -> new SandboxApi(v, cache, history, client, settings).routes(router));
           return vertx.deployVerticle(api);

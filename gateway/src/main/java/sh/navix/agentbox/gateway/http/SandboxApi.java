@@ -61,8 +61,12 @@ public final class SandboxApi {
       SandboxStatus.COMPLETED, SandboxStatus.FAILED, SandboxStatus.CANCELED);
 
   /** What the API needs to know about the process. */
+  /** {@code watchNamespace}: the one namespace this gateway manages, or null for all. */
   public record Settings(String defaultNamespace, Duration defaultWait, Duration maxWait, String domain, java.util.function.IntSupplier proxyPort,
-      Duration defaultStartupTimeout) {}
+      Duration defaultStartupTimeout, String watchNamespace) {}
+
+  /** How long a DELETE waits for this replica's cache to show a sandbox the API server already has. */
+  static final Duration CACHE_CATCH_UP = Duration.ofSeconds(5);
 
   private final Vertx vertx;
   private final ClusterCache cache;
@@ -338,15 +342,49 @@ public final class SandboxApi {
     if (pod.isEmpty()) {
       // Already ended: releasing twice is not an error.
       history.get(id).onSuccess(h -> {
-        if (h.isEmpty()) {
-          fail(ctx, ApiError.notFound("sandbox " + id + " not found"));
-        } else {
+        if (h.isPresent()) {
           Sandbox s = h.get();
           respond(ctx, 202, new DeleteSandboxResult(s.sandboxId(), s.namespace(), s.poolName(), s.podName(), s.status()));
+          return;
         }
+        // Not in this replica's cache: a create a moment ago (here or on another replica) may not
+        // have reached its informer yet. The API server decides between 404 and a release.
+        existsOnApiServer(id).onSuccess(exists -> {
+          if (!exists) {
+            fail(ctx, ApiError.notFound("sandbox " + id + " not found"));
+          } else {
+            whenCached(id, System.nanoTime() + CACHE_CATCH_UP.toNanos())
+                .onSuccess(v -> release(ctx, id))
+                .onFailure(e -> fail(ctx, ApiError.serviceUnavailable("sandbox " + id + " exists but this replica has not seen it yet; retry")));
+          }
+        }).onFailure(e -> fail(ctx, ApiError.serviceUnavailable("cannot reach the Kubernetes API: " + e.getMessage())));
       }).onFailure(e -> fail(ctx, e));
       return;
     }
+    release(ctx, id);
+  }
+
+  private Future<Boolean> existsOnApiServer(String sandboxId) {
+    return vertx.executeBlocking(() -> {
+      var pods = settings.watchNamespace() == null ? client.pods().inAnyNamespace() : client.pods().inNamespace(settings.watchNamespace());
+      return !pods.withLabel(sh.navix.agentbox.api.crd.Labels.SANDBOX_ID, sandboxId).list().getItems().isEmpty();
+    }, false);
+  }
+
+  /** Completes once this replica's cache has the sandbox's pod, or fails at the deadline (System.nanoTime). */
+  private Future<Void> whenCached(String sandboxId, long deadline) {
+    if (cache.podBySandboxId(sandboxId).isPresent()) {
+      return Future.succeededFuture();
+    }
+    if (System.nanoTime() - deadline >= 0) {
+      return Future.failedFuture("not cached");
+    }
+    io.vertx.core.Promise<Void> p = io.vertx.core.Promise.promise();
+    vertx.setTimer(20, t -> whenCached(sandboxId, deadline).onComplete(p));
+    return p.future();
+  }
+
+  private void release(RoutingContext ctx, String id) {
     vertx.eventBus().<Sandbox>request(Bus.RELEASE, new Bus.ReleaseRequest(null, id, null, null))
         .onSuccess(m -> {
           Sandbox s = m.body();

@@ -97,6 +97,27 @@ class SandboxApiTest {
     await(name + " warm", Duration.ofSeconds(30), () -> idle(name) == replicas ? true : null);
   }
 
+  /**
+   * A DELETE right after the create must release the sandbox, even before this replica's informer
+   * has seen the claim (it asks the API server before answering 404): no sandbox is left running
+   * because its release came too soon.
+   */
+  @Test
+  void aDeleteRightAfterTheCreateReleasesTheSandbox() throws Exception {
+    pool("quick", 20);
+    List<String> ids = new java.util.ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      HttpResponse<String> created = call("POST", "/v1/sandboxes", "{\"poolName\":\"quick\",\"waitForRunning\":false}");
+      assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+      String id = json(created).getJsonObject("sandbox").getString("sandboxId");
+      ids.add(id);
+      HttpResponse<String> deleted = call("DELETE", "/v1/sandboxes/" + id, null);
+      assertThat(deleted.statusCode()).as("DELETE of %s right after its create: %s", id, deleted.body()).isEqualTo(202);
+    }
+    await("no pod holds any of the released sandboxes", Duration.ofSeconds(30), () -> admin.pods().inNamespace("default")
+        .withLabel(Labels.SANDBOX_POOL, "quick").list().getItems().stream().noneMatch(p -> ids.contains(Pods.label(p, Labels.SANDBOX_ID))) ? true : null);
+  }
+
   @Test
   void everyRouteIsDocumentedAndTheServedDocumentIsTheContract() throws Exception {
     JsonObject served = json(call("GET", "/openapi.json", null));

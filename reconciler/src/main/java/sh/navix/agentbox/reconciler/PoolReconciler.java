@@ -65,6 +65,14 @@ public final class PoolReconciler extends VerticleBase {
     consumers.add(vertx.eventBus().<Bus.PodChanged>consumer(Bus.POD_CHANGED, m -> {
       if (m.body().poolName() != null) {
         String key = m.body().namespace() + "/" + m.body().poolName();
+        // A pod this reconciler created has been seen, whatever the event: it is no longer
+        // "created but not yet seen". (A pod claimed, released and deleted between two reconciles
+        // of its pool was never in the cache at a reconcile and stayed counted forever, leaving
+        // the pool one pod short for good.)
+        Set<String> pending = expected.get(key);
+        if (pending != null) {
+          pending.remove(m.body().podName());
+        }
         if (debounced.add(key)) {
           vertx.setTimer(Math.max(1, options.poolDebounce.toMillis()), t -> {
             debounced.remove(key);

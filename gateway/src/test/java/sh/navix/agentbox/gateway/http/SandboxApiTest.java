@@ -118,6 +118,22 @@ class SandboxApiTest {
         .withLabel(Labels.SANDBOX_POOL, "quick").list().getItems().stream().noneMatch(p -> ids.contains(Pods.label(p, Labels.SANDBOX_ID))) ? true : null);
   }
 
+  /**
+   * Short-lived sandboxes: claimed and released faster than the pool reconciles (a released pod of
+   * this pool is deleted and replaced), the pool still refills to its size every time.
+   */
+  @Test
+  void aPoolRefillsAfterSandboxesClaimedAndReleasedFasterThanItReconciles() throws Exception {
+    pool("churn", 4);
+    for (int i = 0; i < 15; i++) {
+      HttpResponse<String> created = call("POST", "/v1/sandboxes", "{\"poolName\":\"churn\",\"waitForRunning\":false}");
+      assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+      assertThat(call("DELETE", "/v1/sandboxes/" + json(created).getJsonObject("sandbox").getString("sandboxId"), null).statusCode()).isEqualTo(202);
+      int round = i;
+      await("churn pool back to 4 idle pods after round " + round, Duration.ofSeconds(30), () -> idle("churn") == 4 ? true : null);
+    }
+  }
+
   @Test
   void everyRouteIsDocumentedAndTheServedDocumentIsTheContract() throws Exception {
     JsonObject served = json(call("GET", "/openapi.json", null));

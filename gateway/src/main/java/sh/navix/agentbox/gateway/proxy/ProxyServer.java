@@ -48,6 +48,8 @@ public final class ProxyServer {
   private final long idleTimeoutNanos;
   private final long podKeepAliveNanos;
   private volatile boolean draining;
+  /** Completed when, draining, the last client connection has closed. */
+  private final Promise<Void> drained = Promise.promise();
   private Channel serverChannel;
   private io.netty.util.concurrent.ScheduledFuture<?> sweeper;
 
@@ -125,6 +127,9 @@ public final class ProxyServer {
 
   void closed(ProxyConnection c) {
     open.remove(c);
+    if (draining && open.isEmpty()) {
+      drained.tryComplete();
+    }
   }
 
   /** Closes client connections idle past the idle timeout and pod connections idle past the keep-alive. */
@@ -146,29 +151,17 @@ public final class ProxyServer {
     if (sweeper != null) {
       sweeper.cancel(false);
     }
-    Promise<Void> done = Promise.promise();
-    Runnable closePools = () -> {
-      pools.values().forEach(UpstreamPool::closeAll);
-      done.tryComplete();
-    };
-    (serverChannel == null ? vertx.nettyEventLoopGroup().next().newSucceededFuture(null) : serverChannel.close()).addListener(f -> {
+    EventLoop loop = vertx.nettyEventLoopGroup().next();
+    (serverChannel == null ? loop.newSucceededFuture(null) : serverChannel.close()).addListener(f -> {
       open.forEach(ProxyConnection::closeWhenIdle);
-      long deadline = System.nanoTime() + grace.toNanos();
-      EventLoop loop = vertx.nettyEventLoopGroup().next();
-      Runnable[] check = new Runnable[1];
-      check[0] = () -> {
-        if (open.isEmpty()) {
-          closePools.run();
-        } else if (System.nanoTime() >= deadline) {
-          open.forEach(c -> c.channel().close());
-          loop.schedule(closePools, 50, TimeUnit.MILLISECONDS);
-        } else {
-          loop.schedule(check[0], 20, TimeUnit.MILLISECONDS);
-        }
-      };
-      check[0].run();
+      if (open.isEmpty()) {
+        drained.tryComplete();
+      }
+      var deadline = loop.schedule(() -> open.forEach(c -> c.channel().close()), grace.toNanos(), TimeUnit.NANOSECONDS);
+      drained.future().onComplete(x -> deadline.cancel(false));
     });
-    return done.future();
+    // Whatever is left at the deadline is closed; the pools go once every client connection has.
+    return drained.future().andThen(x -> pools.values().forEach(UpstreamPool::closeAll));
   }
 
   private UpstreamPool pool(EventLoop loop) {

@@ -65,7 +65,7 @@ public final class SandboxApi {
   public record Settings(String defaultNamespace, Duration defaultWait, Duration maxWait, String domain, java.util.function.IntSupplier proxyPort,
       Duration defaultStartupTimeout, String watchNamespace) {}
 
-  /** How long a DELETE waits for this replica's cache to show a sandbox the API server already has. */
+  /** How long a GET or DELETE waits for this replica's cache to show a sandbox the API server already has. */
   static final Duration CACHE_CATCH_UP = Duration.ofSeconds(5);
 
   private final Vertx vertx;
@@ -324,14 +324,30 @@ public final class SandboxApi {
     lookup(id).onSuccess(s -> respond(ctx, 200, Map.of("sandbox", s))).onFailure(e -> fail(ctx, e));
   }
 
-  /** The live sandbox, else its history record, else 404. */
+  /** The live sandbox, else its history record, else (the API server has no pod for it either) 404. */
   private Future<Sandbox> lookup(String id) {
     Optional<Sandbox> live = cache.podBySandboxId(id).flatMap(views::live);
     if (live.isPresent()) {
       return Future.succeededFuture(live.get());
     }
     return history.get(id).compose(h -> h.isPresent() ? Future.succeededFuture(views.historical(h.get()))
-        : Future.failedFuture(ApiError.notFound("sandbox " + id + " not found")));
+        : caughtUp(id).compose(p -> p.flatMap(views::live).map(Future::succeededFuture)
+            .orElseGet(() -> Future.failedFuture(ApiError.notFound("sandbox " + id + " not found")))));
+  }
+
+  /**
+   * For a sandbox in neither this replica's cache nor its history: a create a moment ago (here or
+   * on another replica) may not have reached the informer yet, so the API server decides. Empty
+   * when it has no pod for the sandbox; else its pod once this replica's cache shows it (up to
+   * {@link #CACHE_CATCH_UP}; 503 after that, or when the API server cannot be reached).
+   */
+  private Future<Optional<Pod>> caughtUp(String id) {
+    return existsOnApiServer(id)
+        .recover(e -> Future.failedFuture(ApiError.serviceUnavailable("cannot reach the Kubernetes API: " + e.getMessage())))
+        .compose(exists -> !exists ? Future.succeededFuture(Optional.<Pod>empty())
+            : whenCached(id, System.nanoTime() + CACHE_CATCH_UP.toNanos())
+                .recover(e -> Future.failedFuture(ApiError.serviceUnavailable("sandbox " + id + " exists but this replica has not seen it yet; retry")))
+                .map(v -> cache.podBySandboxId(id)));
   }
 
   // ---------------------------------------------------------------- writes
@@ -347,17 +363,13 @@ public final class SandboxApi {
           respond(ctx, 202, new DeleteSandboxResult(s.sandboxId(), s.namespace(), s.poolName(), s.podName(), s.status()));
           return;
         }
-        // Not in this replica's cache: a create a moment ago (here or on another replica) may not
-        // have reached its informer yet. The API server decides between 404 and a release.
-        existsOnApiServer(id).onSuccess(exists -> {
-          if (!exists) {
-            fail(ctx, ApiError.notFound("sandbox " + id + " not found"));
+        caughtUp(id).onSuccess(p -> {
+          if (p.isPresent()) {
+            release(ctx, id);
           } else {
-            whenCached(id, System.nanoTime() + CACHE_CATCH_UP.toNanos())
-                .onSuccess(v -> release(ctx, id))
-                .onFailure(e -> fail(ctx, ApiError.serviceUnavailable("sandbox " + id + " exists but this replica has not seen it yet; retry")));
+            fail(ctx, ApiError.notFound("sandbox " + id + " not found"));
           }
-        }).onFailure(e -> fail(ctx, ApiError.serviceUnavailable("cannot reach the Kubernetes API: " + e.getMessage())));
+        }).onFailure(e -> fail(ctx, e));
       }).onFailure(e -> fail(ctx, e));
       return;
     }

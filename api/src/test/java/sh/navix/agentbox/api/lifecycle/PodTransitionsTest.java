@@ -34,7 +34,11 @@ class PodTransitionsTest {
   }
 
   static Pod claimed() {
-    return PodTransitions.claim(idlePod(), new PodTransitions.ClaimSpec("sbx1", Map.of("main", "app:2", "side", "side:1"),
+    return claimed(idlePod());
+  }
+
+  static Pod claimed(Pod idle) {
+    return PodTransitions.claim(idle, new PodTransitions.ClaimSpec("sbx1", Map.of("main", "app:2", "side", "side:1"),
         Map.of("run", "r1"), Map.of("note", "n1"), Map.of("owner", "me"), Duration.ofSeconds(90), Duration.ofMinutes(10),
         List.of(new PostStartHookAction(new PostStartHookAction.ExecHookAction("echo hi"), null)), "t", "u", NOW));
   }
@@ -42,7 +46,7 @@ class PodTransitionsTest {
   @Test
   void claimWritesTheSandboxKeysSwapsOnlyChangedImagesAndKeepsTheResourceVersion() {
     Pod idle = idlePod();
-    Pod c = claimed();
+    Pod c = claimed(idle);
     assertThat(c.getMetadata().getResourceVersion()).as("compare-and-swap on the version read").isEqualTo("41");
     assertThat(c.getMetadata().getLabels()).containsEntry(Labels.SANDBOX_PHASE, "starting").containsEntry(Labels.SANDBOX_ID, "sbx1")
         .containsEntry(Labels.TEAM, "t").containsEntry(Labels.USER, "u").containsEntry("run", "r1").containsEntry("app", "keep");
@@ -59,6 +63,7 @@ class PodTransitionsTest {
     assertThat(PodTransitions.images(c)).containsExactly(Map.entry("main", "app:2"), Map.entry("side", "side:1"));
     assertThat(idle.getMetadata().getLabels()).as("input untouched").containsEntry(Labels.SANDBOX_PHASE, "idle");
     assertThat(Pods.specImage(idle)).isEqualTo("idle:1");
+    assertThat(idle).as("input untouched, nested objects included").isEqualTo(idlePod());
   }
 
   @Test

@@ -67,6 +67,8 @@ public final class SandboxApi {
 
   /** How long a GET or DELETE waits for this replica's cache to show a sandbox the API server already has. */
   static final Duration CACHE_CATCH_UP = Duration.ofSeconds(5);
+  /** How long a lookup of a sandbox claimed here waits for the cache before asking the API server. */
+  static final Duration CREATED_HERE_WAIT = Duration.ofSeconds(1);
 
   private final Vertx vertx;
   private final ClusterCache cache;
@@ -75,6 +77,7 @@ public final class SandboxApi {
   private final Settings settings;
   private final SandboxViews views;
   private final WebClient probes;
+  private final CacheCatchUp catchUp;
   /**
    * Idempotent creates of this replica by sandbox id: in progress, or answered within the last
    * minute. A retry that arrives before the informer has seen the claimed pod must get the same
@@ -95,6 +98,7 @@ public final class SandboxApi {
     this.settings = settings;
     this.views = new SandboxViews(cache, settings.domain(), settings.proxyPort());
     this.probes = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(2000).setIdleTimeout(5).setKeepAlive(false));
+    this.catchUp = new CacheCatchUp(vertx, cache);
     vertx.eventBus().<Bus.PodChanged>consumer(Bus.POD_CHANGED, m -> onPodChanged(m.body()));
   }
 
@@ -159,7 +163,12 @@ public final class SandboxApi {
     return vertx.eventBus().<Bus.ClaimReply>request(Bus.CLAIM, new Bus.ClaimRequest(id, v.input(), v.waitBudget()),
             new DeliveryOptions().setSendTimeout(timeout))
         .recover(e -> Future.failedFuture(ApiError.serviceUnavailable("claim scheduler unavailable: " + e.getMessage())))
-        .compose(m -> m.body().error() != null ? Future.failedFuture(m.body().error()) : Future.succeededFuture(m.body().sandbox()));
+        .compose(m -> m.body().error() != null ? Future.failedFuture(m.body().error()) : Future.succeededFuture(m.body().sandbox()))
+        .andThen(ar -> {
+          if (ar.succeeded()) {
+            catchUp.created(id);
+          }
+        });
   }
 
   /**
@@ -336,16 +345,25 @@ public final class SandboxApi {
   }
 
   /**
-   * For a sandbox in neither this replica's cache nor its history: a create a moment ago (here or
-   * on another replica) may not have reached the informer yet, so the API server decides. Empty
-   * when it has no pod for the sandbox; else its pod once this replica's cache shows it (up to
-   * {@link #CACHE_CATCH_UP}; 503 after that, or when the API server cannot be reached).
+   * For a sandbox in neither this replica's cache nor its history: a create a moment ago may not
+   * have reached the informer yet. Created here: its pod as soon as the cache shows it (the next
+   * pod events), without asking the API server. Otherwise (or if the cache does not show it
+   * within {@link #CREATED_HERE_WAIT}) the API server decides: empty when it has no pod for the
+   * sandbox; else its pod once this replica's cache shows it (up to {@link #CACHE_CATCH_UP}; 503
+   * after that, or when the API server cannot be reached).
    */
   private Future<Optional<Pod>> caughtUp(String id) {
+    if (catchUp.createdHere(id)) {
+      return catchUp.whenCached(id, CREATED_HERE_WAIT).map(v -> cache.podBySandboxId(id)).recover(e -> askApiServer(id));
+    }
+    return askApiServer(id);
+  }
+
+  private Future<Optional<Pod>> askApiServer(String id) {
     return existsOnApiServer(id)
         .recover(e -> Future.failedFuture(ApiError.serviceUnavailable("cannot reach the Kubernetes API: " + e.getMessage())))
         .compose(exists -> !exists ? Future.succeededFuture(Optional.<Pod>empty())
-            : whenCached(id, System.nanoTime() + CACHE_CATCH_UP.toNanos())
+            : catchUp.whenCached(id, CACHE_CATCH_UP)
                 .recover(e -> Future.failedFuture(ApiError.serviceUnavailable("sandbox " + id + " exists but this replica has not seen it yet; retry")))
                 .map(v -> cache.podBySandboxId(id)));
   }
@@ -383,19 +401,6 @@ public final class SandboxApi {
     }, false);
   }
 
-  /** Completes once this replica's cache has the sandbox's pod, or fails at the deadline (System.nanoTime). */
-  private Future<Void> whenCached(String sandboxId, long deadline) {
-    if (cache.podBySandboxId(sandboxId).isPresent()) {
-      return Future.succeededFuture();
-    }
-    if (System.nanoTime() - deadline >= 0) {
-      return Future.failedFuture("not cached");
-    }
-    io.vertx.core.Promise<Void> p = io.vertx.core.Promise.promise();
-    vertx.setTimer(20, t -> whenCached(sandboxId, deadline).onComplete(p));
-    return p.future();
-  }
-
   private void release(RoutingContext ctx, String id) {
     vertx.eventBus().<Sandbox>request(Bus.RELEASE, new Bus.ReleaseRequest(null, id, null, null))
         .onSuccess(m -> {
@@ -420,30 +425,50 @@ public final class SandboxApi {
       throw ApiError.badRequest("the body must be {\"timeout\": <seconds or duration>}");
     }
     Duration timeout = CreateRequests.duration("timeout", Json.mapper().readTree(body.encode()).get("timeout"), CreateRequests.MAX_IDLE_TIMEOUT);
-    Optional<Pod> pod = cache.podBySandboxId(id).filter(p -> Pods.inPhase(p, SandboxPhase.RUNNING) || Pods.inPhase(p, SandboxPhase.STARTING));
-    if (pod.isEmpty()) {
-      throw ApiError.notFound("sandbox " + id + " is not running");
-    }
-    String ns = Pods.namespace(pod.get());
-    String name = Pods.name(pod.get());
-    Map<String, Object> ann = new HashMap<>();
-    ann.put(Annotations.IDLE_TIMEOUT, timeout == null ? null : Long.toString(timeout.toSeconds()));
-    ann.put(Annotations.LAST_ACTIVE, sh.navix.agentbox.api.lifecycle.PodTransitions.rfc3339(Instant.now()));
-    String patch = Json.encode(Map.of("metadata", Map.of("annotations", ann)));
-    vertx.executeBlocking(() -> client.pods().inNamespace(ns).withName(name).patch(
-            io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE), patch), false)
+    livePod(id).compose(found -> {
+          Optional<Pod> pod = found.filter(p -> Pods.inPhase(p, SandboxPhase.RUNNING) || Pods.inPhase(p, SandboxPhase.STARTING));
+          if (pod.isEmpty()) {
+            return Future.failedFuture(ApiError.notFound("sandbox " + id + " is not running"));
+          }
+          String ns = Pods.namespace(pod.get());
+          String name = Pods.name(pod.get());
+          Map<String, Object> ann = new HashMap<>();
+          ann.put(Annotations.IDLE_TIMEOUT, timeout == null ? null : Long.toString(timeout.toSeconds()));
+          ann.put(Annotations.LAST_ACTIVE, sh.navix.agentbox.api.lifecycle.PodTransitions.rfc3339(Instant.now()));
+          String patch = Json.encode(Map.of("metadata", Map.of("annotations", ann)));
+          return vertx.executeBlocking(() -> client.pods().inNamespace(ns).withName(name).patch(
+                  io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE), patch), false)
+              .recover(e -> Future.failedFuture(kubeError(e)));
+        })
         .onSuccess(p -> ctx.response().setStatusCode(204).end())
-        .onFailure(e -> fail(ctx, kubeError(e)));
+        .onFailure(e -> fail(ctx, e));
+  }
+
+  /**
+   * The sandbox's live pod: from the cache, or, for a create a moment ago, once the cache shows
+   * it. Empty when the sandbox has ended or never existed.
+   */
+  private Future<Optional<Pod>> livePod(String id) {
+    Optional<Pod> pod = cache.podBySandboxId(id);
+    if (pod.isPresent()) {
+      return Future.succeededFuture(pod);
+    }
+    return history.get(id).compose(h -> h.isPresent() ? Future.succeededFuture(Optional.<Pod>empty()) : caughtUp(id));
   }
 
   /** Per-runtime readiness: each runtime's HTTP readinessProbe when it has one, else the pod's Ready condition. */
   private void isReady(RoutingContext ctx) {
     String id = sandboxId(ctx);
-    Optional<Pod> pod = cache.podBySandboxId(id);
-    if (pod.isEmpty()) {
-      throw ApiError.notFound("sandbox " + id + " not found");
-    }
-    Pod p = pod.get();
+    livePod(id).onSuccess(pod -> {
+      if (pod.isEmpty()) {
+        fail(ctx, ApiError.notFound("sandbox " + id + " not found"));
+      } else {
+        isReady(ctx, id, pod.get());
+      }
+    }).onFailure(e -> fail(ctx, e));
+  }
+
+  private void isReady(RoutingContext ctx, String id, Pod p) {
     boolean running = Pods.inPhase(p, SandboxPhase.RUNNING);
     List<SandboxRuntimeSpec> runtimes = cache.pool(Pods.namespace(p), Pods.pool(p))
         .map(pool -> pool.getSpec().getRuntimes()).orElse(null);

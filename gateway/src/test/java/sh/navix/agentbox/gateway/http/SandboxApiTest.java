@@ -118,6 +118,22 @@ class SandboxApiTest {
         .withLabel(Labels.SANDBOX_POOL, "quick").list().getItems().stream().noneMatch(p -> ids.contains(Pods.label(p, Labels.SANDBOX_ID))) ? true : null);
   }
 
+  /** The timeout and readiness routes also know a sandbox whose create was just answered. */
+  @Test
+  void timeoutAndReadinessRightAfterTheCreateFindTheSandbox() throws Exception {
+    pool("fresh", 12);
+    for (int i = 0; i < 12; i++) {
+      HttpResponse<String> created = call("POST", "/v1/sandboxes", "{\"poolName\":\"fresh\",\"waitForRunning\":false}");
+      assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+      String id = json(created).getJsonObject("sandbox").getString("sandboxId");
+      HttpResponse<String> timeout = call("PUT", "/v1/sandboxes/" + id + "/timeout", "{\"timeout\":\"10m\"}");
+      assertThat(timeout.statusCode()).as("PUT timeout of %s right after its create: %s", id, timeout.body()).isEqualTo(204);
+      HttpResponse<String> ready = call("GET", "/v1/sandboxes/" + id + "/is_ready", null);
+      assertThat(ready.statusCode()).as("is_ready of %s: %s", id, ready.body()).isEqualTo(200);
+      assertThat(json(ready).getString("sandboxId")).isEqualTo(id);
+    }
+  }
+
   /**
    * Short-lived sandboxes: claimed and released faster than the pool reconciles (a released pod of
    * this pool is deleted and replaced), the pool still refills to its size every time.

@@ -3,9 +3,15 @@ package sh.navix.agentbox.reconciler;
 import sh.navix.agentbox.api.lifecycle.KubeErrors;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import sh.navix.agentbox.api.bus.Bus;
 import sh.navix.agentbox.api.crd.SandboxStopReason;
@@ -15,14 +21,21 @@ import sh.navix.agentbox.api.model.ApiError;
 
 /**
  * Answers {@link Bus#RELEASE} on every replica (not only the leader): releases the sandbox with a
- * compare-and-swap, retrying on the fresh cached pod when another writer got in first. Replies
- * with the sandbox as it now stands; an unknown id fails with 404.
+ * compare-and-swap, retrying on the fresh cached pod when another writer got in first (typically
+ * the phase reconciler marking a just-created sandbox running): the retry waits for the cache to
+ * show that newer version, woken by its pod event. Replies with the sandbox as it now stands; an
+ * unknown id fails with 404.
  */
 public final class ReleaseVerticle extends VerticleBase {
   static final int ATTEMPTS = 5;
+  /** Longest wait for the cache to show a pod newer than the one a release lost on; then it retries anyway. */
+  static final Duration NEWER_VERSION_WAIT = Duration.ofSeconds(1);
 
   private final Lifecycle lifecycle;
   private MessageConsumer<Bus.ReleaseRequest> consumer;
+  private MessageConsumer<Bus.PodChanged> podEvents;
+  /** namespace/pod → releases waiting for the cache to move past the version they lost on. */
+  private final Map<String, List<Promise<Void>>> awaitingNewer = new HashMap<>();
 
   public ReleaseVerticle(Lifecycle lifecycle) {
     this.lifecycle = lifecycle;
@@ -31,12 +44,18 @@ public final class ReleaseVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     consumer = vertx.eventBus().consumer(Bus.RELEASE, this::handle);
-    return consumer.completion();
+    podEvents = vertx.eventBus().consumer(Bus.POD_CHANGED, m -> {
+      List<Promise<Void>> waiting = awaitingNewer.remove(m.body().namespace() + "/" + m.body().podName());
+      if (waiting != null) {
+        waiting.forEach(Promise::tryComplete);
+      }
+    });
+    return Future.all(consumer.completion(), podEvents.completion());
   }
 
   @Override
   public Future<?> stop() {
-    return consumer.unregister();
+    return Future.all(consumer.unregister(), podEvents.unregister());
   }
 
   private void handle(Message<Bus.ReleaseRequest> m) {
@@ -63,10 +82,31 @@ public final class ReleaseVerticle extends VerticleBase {
         .map(released -> SandboxRecords.of(released, SandboxRecords.liveStatus(released), null, null))
         .recover(e -> {
           if (KubeErrors.conflict(e) && attempts > 1) {
-            // The cache may still hold the old version: retry on the next event-loop turn.
-            return Future.<Void>future(pr -> vertx.setTimer(20, t -> pr.complete())).compose(v -> release(r, attempts - 1));
+            return cacheMovesPast(p).compose(v -> release(r, attempts - 1));
           }
           return Future.failedFuture(e);
         });
+  }
+
+  /** Completes once the cache holds a version of the pod other than {@code lost} (or it is gone), or after {@link #NEWER_VERSION_WAIT}. */
+  private Future<Void> cacheMovesPast(Pod lost) {
+    String ns = Pods.namespace(lost);
+    String name = Pods.name(lost);
+    String version = lost.getMetadata().getResourceVersion();
+    boolean stale = lifecycle.cache().pod(ns, name).map(c -> version.equals(c.getMetadata().getResourceVersion())).orElse(false);
+    if (!stale) {
+      return Future.succeededFuture();
+    }
+    String key = ns + "/" + name;
+    Promise<Void> p = Promise.promise();
+    awaitingNewer.computeIfAbsent(key, k -> new ArrayList<>()).add(p);
+    long timer = vertx.setTimer(NEWER_VERSION_WAIT.toMillis(), t -> p.tryComplete());
+    return p.future().andThen(ar -> {
+      vertx.cancelTimer(timer);
+      List<Promise<Void>> l = awaitingNewer.get(key);
+      if (l != null && l.remove(p) && l.isEmpty()) {
+        awaitingNewer.remove(key);
+      }
+    });
   }
 }

@@ -8,9 +8,11 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import sh.navix.agentbox.api.crd.SandboxPool;
 import sh.navix.agentbox.api.lifecycle.KubeErrors;
+import sh.navix.agentbox.api.lifecycle.PodUpdates;
 
 /**
- * Kubernetes writes for the lifecycle, off the event loop. Updates are compare-and-swap: they
+ * Kubernetes writes for the lifecycle, off the event loop (pod updates without a blocked thread,
+ * see {@link PodUpdates}; the rarer writes on a worker thread). Updates are compare-and-swap: they
  * carry the resourceVersion of the object they were derived from, so a write based on a stale
  * read fails with 409 instead of overwriting someone else's change.
  */
@@ -31,9 +33,9 @@ public final class PodWriter {
         "outcome", ar.succeeded() ? "ok" : KubeErrors.conflict(ar.cause()) ? "conflict" : KubeErrors.gone(ar.cause()) ? "notfound" : "error").increment());
   }
 
-  /** CAS update of a pod derived from a cached copy. */
+  /** CAS update of a pod derived from a cached copy, holding no thread while the API server answers. */
   public Future<Pod> update(Pod changed) {
-    return counted("update", vertx.executeBlocking(() -> client.pods().inNamespace(changed.getMetadata().getNamespace()).resource(changed).update(), false));
+    return counted("update", PodUpdates.update(vertx, client, changed));
   }
 
   public Future<Pod> create(Pod pod) {

@@ -36,6 +36,7 @@ import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.crd.SandboxPool;
 import sh.navix.agentbox.api.lifecycle.KubeErrors;
 import sh.navix.agentbox.api.lifecycle.PodTransitions;
+import sh.navix.agentbox.api.lifecycle.PodUpdates;
 import sh.navix.agentbox.api.lifecycle.Pods;
 import sh.navix.agentbox.api.lifecycle.SandboxRecords;
 import sh.navix.agentbox.api.model.ApiError;
@@ -265,14 +266,9 @@ public final class ClaimScheduler extends VerticleBase {
     podsInFlight.add(key);
     q.inFlight++;
     long writeStart = System.nanoTime();
-    vertx.<Pod>executeBlocking(() -> {
-          long picked = System.nanoTime();
-          registry.timer("agentbox_claim_worker_wait_seconds").record(Duration.ofNanos(picked - writeStart));
-          Pod result = client.pods().inNamespace(q.namespace).resource(claimed).update();
-          registry.timer("agentbox_claim_write_seconds").record(Duration.ofNanos(System.nanoTime() - picked));
-          return result;
-        }, false)
+    PodUpdates.update(vertx, client, claimed)
         .onComplete(ar -> {
+          registry.timer("agentbox_claim_write_seconds").record(Duration.ofNanos(System.nanoTime() - writeStart));
           podsInFlight.remove(key);
           q.inFlight--;
           w.inFlight = false;

@@ -1,0 +1,93 @@
+package sh.navix.agentbox.api.lifecycle;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Status;
+import io.fabric8.kubernetes.api.model.StatusBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.http.HttpClient;
+import io.fabric8.kubernetes.client.http.HttpRequest;
+import io.fabric8.kubernetes.client.http.HttpResponse;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.fabric8.kubernetes.client.utils.URLUtils;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Compare-and-swap pod updates that hold no thread while the API server answers: the PUT (same
+ * request as the client's {@code resource(pod).update()}: the whole object with the
+ * resourceVersion it was derived from) goes out on the Kubernetes client's own event loop, and
+ * the result or the error comes back on the caller's Vert.x context. Claims use it so that a
+ * burst of them is not capped by, and does not starve, the worker pool that other blocking work
+ * shares. Errors are {@link KubernetesClientException}s with the HTTP code, as the blocking call
+ * throws them, so {@link KubeErrors} reads both alike.
+ */
+public final class PodUpdates {
+  private PodUpdates() {}
+
+  public static Future<Pod> update(Vertx vertx, KubernetesClient client, Pod pod) {
+    Context context = vertx.getOrCreateContext();
+    KubernetesSerialization json = client.getKubernetesSerialization();
+    String namespace = pod.getMetadata().getNamespace();
+    String name = pod.getMetadata().getName();
+    HttpRequest request;
+    try {
+      HttpClient http = client.getHttpClient();
+      request = http.newHttpRequestBuilder()
+          .uri(URLUtils.join(client.getMasterUrl().toString(), "api", "v1", "namespaces", namespace, "pods", name))
+          .timeout(client.getConfiguration().getRequestTimeout(), TimeUnit.MILLISECONDS)
+          .put("application/json", json.asJson(pod))
+          .build();
+      Promise<Pod> result = Promise.promise();
+      http.sendAsync(request, String.class).whenComplete((response, failure) -> {
+        Object outcome;
+        if (failure != null) {
+          outcome = new KubernetesClientException("update of pod " + namespace + "/" + name + " failed: " + failure.getMessage(), failure);
+        } else if (response.isSuccessful()) {
+          outcome = decode(json, response);
+        } else {
+          outcome = error(json, response, namespace, name);
+        }
+        context.runOnContext(v -> {
+          if (outcome instanceof Pod p) {
+            result.complete(p);
+          } else {
+            result.fail((Throwable) outcome);
+          }
+        });
+      });
+      return result.future();
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  private static Object decode(KubernetesSerialization json, HttpResponse<String> response) {
+    try {
+      return json.unmarshal(response.body(), Pod.class);
+    } catch (RuntimeException e) {
+      return new KubernetesClientException("unreadable pod in the API server's answer: " + e.getMessage(), e);
+    }
+  }
+
+  /** The API server's Status (reason, message) when it sent one, else one made from the code. */
+  static KubernetesClientException error(KubernetesSerialization json, HttpResponse<String> response, String namespace, String name) {
+    Status status = null;
+    String body = response.body();
+    if (body != null && body.startsWith("{")) {
+      try {
+        status = json.unmarshal(body, Status.class);
+      } catch (RuntimeException ignored) {
+        // not a Status: fall back to the code alone
+      }
+    }
+    if (status == null || status.getCode() == null) {
+      status = new StatusBuilder().withCode(response.code()).withMessage(body == null || body.isBlank() ? response.message() : body).build();
+    }
+    return new KubernetesClientException("update of pod " + namespace + "/" + name + " answered " + response.code() + ": "
+        + status.getMessage(), response.code(), status);
+  }
+}

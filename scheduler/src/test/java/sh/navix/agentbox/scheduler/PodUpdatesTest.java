@@ -1,0 +1,109 @@
+package sh.navix.agentbox.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import sh.navix.agentbox.api.lifecycle.KubeErrors;
+import sh.navix.agentbox.api.lifecycle.PodUpdates;
+import sh.navix.agentbox.devcluster.DevCluster;
+import sh.navix.agentbox.devcluster.DevClusterOptions;
+
+/** The claim's non-blocking compare-and-swap write, against the dev cluster's API server. */
+class PodUpdatesTest {
+  static Vertx vertx;
+  static DevCluster cluster;
+  static KubernetesClient client;
+
+  @BeforeAll
+  static void start() throws Exception {
+    vertx = Vertx.vertx();
+    cluster = DevCluster.start(vertx, new DevClusterOptions().setApiPort(0)).await(60, TimeUnit.SECONDS);
+    Config config = new ConfigBuilder().withMasterUrl(cluster.masterUrl()).withRequestTimeout(10_000).build();
+    client = new KubernetesClientBuilder().withConfig(config).build();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    client.close();
+    cluster.stop().await(30, TimeUnit.SECONDS);
+    vertx.close().await(30, TimeUnit.SECONDS);
+  }
+
+  static Pod create(String name) {
+    return client.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName(name).withNamespace("default").endMetadata()
+        .withNewSpec().addNewContainer().withName("main").withImage("example/idle:1").endContainer().endSpec().build()).create();
+  }
+
+  /** Runs the update on a Vert.x context, as the scheduler does, and reports the context the answer came back on. */
+  static Object[] update(Pod pod) throws Exception {
+    Context context = vertx.getOrCreateContext();
+    CompletableFuture<Object[]> done = new CompletableFuture<>();
+    context.runOnContext(v -> PodUpdates.update(vertx, client, pod)
+        .onComplete(ar -> done.complete(new Object[] {ar.succeeded() ? ar.result() : ar.cause(), Vertx.currentContext() == context})));
+    return done.get(30, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void anUpdateOnTheCurrentVersionIsWrittenAndAnsweredOnTheCallersContext() throws Exception {
+    Pod pod = create("updates-ok");
+    Pod changed = new PodBuilder(pod).editMetadata().addToLabels("claimed", "yes").endMetadata().editSpec().editFirstContainer()
+        .withImage("example/app:2").endContainer().endSpec().build();
+    Object[] r = update(changed);
+    assertThat(r[0]).isInstanceOf(Pod.class);
+    Pod written = (Pod) r[0];
+    assertThat(r[1]).as("answered on the caller's context").isEqualTo(true);
+    assertThat(written.getMetadata().getResourceVersion()).isNotEqualTo(pod.getMetadata().getResourceVersion());
+    Pod stored = client.pods().inNamespace("default").withName("updates-ok").get();
+    assertThat(stored.getMetadata().getLabels()).containsEntry("claimed", "yes");
+    assertThat(stored.getSpec().getContainers().get(0).getImage()).isEqualTo("example/app:2");
+    assertThat(stored.getMetadata().getResourceVersion()).isEqualTo(written.getMetadata().getResourceVersion());
+  }
+
+  @Test
+  void anUpdateOnAStaleVersionIsAConflictAndChangesNothing() throws Exception {
+    Pod pod = create("updates-stale");
+    client.pods().inNamespace("default").resource(new PodBuilder(pod).editMetadata().addToLabels("other", "writer").endMetadata().build()).update();
+    Object[] r = update(new PodBuilder(pod).editMetadata().addToLabels("claimed", "yes").endMetadata().build());
+    assertThat(r[0]).isInstanceOf(KubernetesClientException.class);
+    assertThat(KubeErrors.conflict((Throwable) r[0])).as("%s", r[0]).isTrue();
+    assertThat(r[1]).isEqualTo(true);
+    assertThat(client.pods().inNamespace("default").withName("updates-stale").get().getMetadata().getLabels())
+        .containsEntry("other", "writer").doesNotContainKey("claimed");
+  }
+
+  @Test
+  void anUpdateOfAPodThatIsGoneIsNotFound() throws Exception {
+    Pod pod = create("updates-gone");
+    client.pods().inNamespace("default").withName("updates-gone").withGracePeriod(0).delete();
+    client.pods().inNamespace("default").withName("updates-gone").waitUntilCondition(p -> p == null, 30, TimeUnit.SECONDS);
+    Object[] r = update(pod);
+    assertThat(KubeErrors.gone((Throwable) r[0])).as("%s", r[0]).isTrue();
+    assertThat(client.pods().inNamespace("default").withName("updates-gone").get()).isNull();
+  }
+
+  @Test
+  void anUnreachableApiServerFailsTheUpdateWithoutAVerdict() throws Exception {
+    Config config = new ConfigBuilder().withMasterUrl("http://127.0.0.1:1").withRequestTimeout(2_000).withRequestRetryBackoffLimit(0).build();
+    try (KubernetesClient unreachable = new KubernetesClientBuilder().withConfig(config).build()) {
+      Pod pod = create("updates-unreachable");
+      Future<Pod> f = PodUpdates.update(vertx, unreachable, pod);
+      Throwable e = f.failed() ? f.cause() : f.toCompletionStage().toCompletableFuture().handle((p, t) -> t).get(30, TimeUnit.SECONDS);
+      assertThat(e).isInstanceOf(KubernetesClientException.class);
+      assertThat(KubeErrors.conflict(e) || KubeErrors.gone(e)).as("neither a lost race nor a missing pod: %s", e).isFalse();
+    }
+  }
+}

@@ -20,28 +20,32 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The claim benchmark's peer, in its own JVM: compare-and-swap PUTs of the pods in namespace
- * {@code peer}, first {@code updates} of them from {@code concurrency} clients (each owning
- * disjoint pods, keeping the version its last write returned), then 200 one at a time. Prints
- * one line: the rate, p50 and p99 ms under concurrency, then the single-client latencies in ms.
+ * {@code peer}: for each of the comma-separated concurrency levels, {@code updates} of them from
+ * that many clients (each owning disjoint pods, keeping the version its last write returned),
+ * then 200 one at a time. Prints a line per level (concurrency, rate, p50 and p99 ms), then a
+ * line of the single-client latencies in ms.
  */
 final class CasPeer {
   private CasPeer() {}
 
   public static void main(String[] args) throws Exception {
     Config config = Config.fromKubeconfig(Files.readString(Path.of(args[0])));
-    int concurrency = Integer.parseInt(args[1]);
+    int[] levels = java.util.Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray();
     int updates = Integer.parseInt(args[2]);
     try (KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build()) {
       Map<String, Pod> current = new ConcurrentHashMap<>();
       client.pods().inNamespace("peer").list().getItems().forEach(p -> current.put(p.getMetadata().getName(), p));
       List<String> names = new ArrayList<>(current.keySet());
-      // Warm-up: the JIT and the connection pool, as the gateway had its warm-up claims.
-      write(client, current, names, 8, 400, "w", new ArrayList<>());
-      List<Double> concurrent = java.util.Collections.synchronizedList(new ArrayList<>());
-      double rate = write(client, current, names, concurrency, updates, "n", concurrent);
-      double[] c = concurrent.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-      StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%.1f %.3f %.3f", rate,
-          c[(int) Math.ceil(0.5 * c.length) - 1], c[(int) Math.ceil(0.99 * c.length) - 1]));
+      // Warm-up: the JIT and the connection pool, as long as the gateway's (3000 lifecycles).
+      write(client, current, names, 8, 3000, "w", new ArrayList<>());
+      for (int concurrency : levels) {
+        List<Double> concurrent = java.util.Collections.synchronizedList(new ArrayList<>());
+        double rate = write(client, current, names, concurrency, updates, "n" + concurrency, concurrent);
+        double[] c = concurrent.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        System.out.println(String.format(Locale.ROOT, "%d %.1f %.3f %.3f", concurrency, rate,
+            c[(int) Math.ceil(0.5 * c.length) - 1], c[(int) Math.ceil(0.99 * c.length) - 1]));
+      }
+      StringBuilder line = new StringBuilder("single");
       for (int i = 0; i < 200; i++) {
         String name = names.get(i % names.size());
         Pod p = current.get(name);

@@ -44,6 +44,9 @@ final class ClaimBench {
     Path jar = Path.of(a.getOrDefault("--gateway-jar", "gateway/target/agentbox-gateway.jar"));
     int[] levels = {1, 16, 64};
     int warmup = 100;
+    // A gateway in production has served many sandboxes: warm its JIT with whole lifecycles
+    // (create, DELETE, pod recycled) before anything is measured.
+    int warmupCycles = Integer.parseInt(a.getOrDefault("--warmup-cycles", "3000"));
     // three kinds of claim while the gateway leads, one once it does not
     int poolSize = 2 * warmup + perLevel / 2 * levels.length * 4;
 
@@ -60,10 +63,10 @@ final class ClaimBench {
       ReconcileBench.await("gateway leads", Duration.ofSeconds(60), () -> ReconcileBench.metric(base, "agentbox_leader") == 1.0);
       // The peer first, on as many pods as the pool will have: the mock API server's cost grows
       // with the number of objects it holds, so both see the same count.
-      double[] peer = new double[3];
-      Result single = casRate(admin, kubeconfig, poolSize, 64, 2000, peer);
-      double ceiling = peer[0];
-      ReconcileBench.log("peer: raw CAS update rate %.0f/s; single-client p50 %.1f ms", ceiling, single.pct(50));
+      Map<Integer, double[]> peer = new java.util.TreeMap<>();
+      Result single = casRate(admin, kubeconfig, poolSize, new int[] {16, 64}, 2000, peer);
+      ReconcileBench.log("peer: raw CAS update rate %.0f/s at 16, %.0f/s at 64; single-client p50 %.1f ms",
+          peer.get(16)[0], peer.get(64)[0], single.pct(50));
       admin.resource(ReconcileBench.pool("bench", poolSize)).create();
       ReconcileBench.await("pool warm", Duration.ofMinutes(20), () -> {
         SandboxPool p = admin.resources(SandboxPool.class).inNamespace("default").withName("bench").get();
@@ -72,13 +75,25 @@ final class ClaimBench {
       });
       ReconcileBench.log("pool warm: %d idle pods", poolSize);
 
-      run(base, warmup, 8, "bench/sandbox:2"); // JIT and connection warm-up, not reported
+      Cycles warm = cycles(base, warmupCycles, 8, "bench/sandbox:2"); // JIT and connection warm-up, not reported
+      ReconcileBench.log("warm-up: %d create+DELETE cycles at concurrency 8, %.0f/s, %d failed", warmupCycles, warm.perSecond, warm.failed);
+      List<String> cycleRows = new ArrayList<>();
+      for (int c : new int[] {1, 16}) {
+        awaitIdle(admin, poolSize);
+        Cycles r = cycles(base, perLevel, c, "bench/sandbox:2");
+        cycleRows.add(String.format(Locale.ROOT, "| %d | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %d |",
+            c, perLevel, r.create.pct(50), r.create.pct(99), r.delete.pct(50), r.delete.pct(99), r.perSecond, r.failed));
+        ReconcileBench.log("%s", cycleRows.get(cycleRows.size() - 1));
+      }
+      awaitIdle(admin, poolSize);
+      run(base, warmup, 8, "bench/sandbox:2"); // the claim-only path's own warm-up, not reported
       List<String> rows = new ArrayList<>();
       for (String image : List.of("bench/sandbox:2", "bench/idle:1", "bench/slow-pull:1")) {
         for (int c : levels) {
           Result r = run(base, perLevel / 2, c, image);
-          rows.add(String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %d |",
-              image.equals("bench/idle:1") ? "none (idle image)" : "swap to " + image, c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, r.failed));
+          rows.add(String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %s | %d |",
+              image.equals("bench/idle:1") ? "none (idle image)" : "swap to " + image, c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond,
+              ofPeer(r, c, peer, single), r.failed));
           ReconcileBench.log("%s", rows.get(rows.size() - 1));
         }
       }
@@ -92,17 +107,25 @@ final class ClaimBench {
       run(base, warmup, 8, "bench/idle:1");
       for (int c : levels) {
         Result r = run(base, perLevel / 2, c, "bench/idle:1");
-        rows.add(String.format(Locale.ROOT, "| none, replica not leading (the claim write alone) | %d | %d | %.1f | %.1f | %.1f | %.0f | %d |",
-            c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, r.failed));
+        rows.add(String.format(Locale.ROOT, "| none, replica not leading (the claim write alone) | %d | %d | %.1f | %.1f | %.1f | %.0f | %s | %d |",
+            c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, ofPeer(r, c, peer, single), r.failed));
         ReconcileBench.log("%s", rows.get(rows.size() - 1));
       }
       System.out.println();
-      System.out.println("| image change | concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | non-201 |");
-      System.out.println("|---|---|---|---|---|---|---|---|");
+      System.out.println("| image change | concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | % of peer's rate | non-201 |");
+      System.out.println("|---|---|---|---|---|---|---|---|---|");
       rows.forEach(System.out::println);
+      System.out.println();
+      System.out.println("Whole lifecycles, one client session each: create (swap to bench/sandbox:2), then DELETE at once");
+      System.out.println();
+      System.out.println("| concurrency | cycles | create p50 ms | create p99 ms | DELETE p50 ms | DELETE p99 ms | cycles/s | failed |");
+      System.out.println("|---|---|---|---|---|---|---|---|");
+      cycleRows.forEach(System.out::println);
       System.out.printf(Locale.ROOT, "%nPeer, same run, same object count: raw CAS pod updates on the embedded API server: "
-          + "%.0f/s at concurrency 64 (p50 %.1f ms / p99 %.1f ms); p50 %.1f ms / p99 %.1f ms at concurrency 1%n",
-          ceiling, peer[1], peer[2], single.pct(50), single.pct(99));
+          + "%.0f/s at concurrency 16 (p50 %.1f ms / p99 %.1f ms), %.0f/s at concurrency 64 (p50 %.1f ms / p99 %.1f ms); "
+          + "p50 %.1f ms / p99 %.1f ms at concurrency 1 (%.0f/s)%n",
+          peer.get(16)[0], peer.get(16)[1], peer.get(16)[2], peer.get(64)[0], peer.get(64)[1], peer.get(64)[2],
+          single.pct(50), single.pct(99), 1000 / mean(single));
       System.out.printf(Locale.ROOT, "machine: %d cores, JVM %s; date %s%n", Runtime.getRuntime().availableProcessors(),
           System.getProperty("java.version"), Instant.now().toString().substring(0, 10));
     } finally {
@@ -125,29 +148,41 @@ final class ClaimBench {
   /** {@code n} creates from {@code c} clients, each sending its next request when the last answered. */
   static Result run(String base, int n, int c, String image) throws Exception {
     String body = "{\"poolName\":\"bench\",\"image\":\"" + image + "\",\"waitForRunning\":false,\"waitTimeoutSeconds\":5}";
-    AtomicInteger next = new AtomicInteger();
-    AtomicInteger failed = new AtomicInteger();
     double[] millis = new double[n];
-    AtomicInteger done = new AtomicInteger();
+    AtomicInteger failed = new AtomicInteger();
+    double seconds = closedLoop(n, c, i -> {
+      long s = System.nanoTime();
+      try {
+        if (create(base, body).statusCode() != 201) {
+          failed.incrementAndGet();
+        }
+      } finally {
+        millis[i] = (System.nanoTime() - s) / 1e6;
+      }
+    }, failed);
+    double[] sorted = millis.clone();
+    Arrays.sort(sorted);
+    return new Result(n - failed.get(), failed.get(), sorted, n / seconds);
+  }
+
+  interface Step {
+    void run(int i) throws Exception;
+  }
+
+  /** Runs steps 0..n-1 from {@code c} client threads, each taking the next when its last is done; a step that throws counts as failed. Returns the seconds taken. */
+  static double closedLoop(int n, int c, Step step, AtomicInteger failed) throws Exception {
+    AtomicInteger next = new AtomicInteger();
     ExecutorService clients = Executors.newFixedThreadPool(c);
     Instant t0 = Instant.now();
     List<Future<?>> fs = new ArrayList<>();
     for (int k = 0; k < c; k++) {
       fs.add(clients.submit(() -> {
         for (int i; (i = next.getAndIncrement()) < n; ) {
-          long s = System.nanoTime();
           try {
-            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes"))
-                .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() != 201) {
-              failed.incrementAndGet();
-            }
+            step.run(i);
           } catch (Exception e) {
             failed.incrementAndGet();
           }
-          millis[i] = (System.nanoTime() - s) / 1e6;
-          done.incrementAndGet();
         }
         return null;
       }));
@@ -155,15 +190,72 @@ final class ClaimBench {
     for (Future<?> f : fs) {
       f.get();
     }
-    double seconds = Duration.between(t0, Instant.now()).toNanos() / 1e9;
     clients.shutdown();
-    double[] sorted = millis.clone();
-    Arrays.sort(sorted);
-    return new Result(n - failed.get(), failed.get(), sorted, n / seconds);
+    return Duration.between(t0, Instant.now()).toNanos() / 1e9;
   }
 
-  /** Compare-and-swap updates per second (PUT with the resourceVersion last read) on {@code pods} pods. */
-  static Result casRate(KubernetesClient admin, Path kubeconfig, int pods, int concurrency, int updates, double[] rateOut) throws Exception {
+  static HttpResponse<String> create(String base, String body) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes"))
+        .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  static void awaitIdle(KubernetesClient admin, int poolSize) {
+    ReconcileBench.await("every pod idle again", Duration.ofMinutes(5), () -> {
+      SandboxPool p = admin.resources(SandboxPool.class).inNamespace("default").withName("bench").get();
+      return p.getStatus() != null && p.getStatus().getIdleReplicas() != null && p.getStatus().getIdleReplicas() == poolSize;
+    });
+  }
+
+  record Cycles(int failed, Result create, Result delete, double perSecond) {}
+
+  /**
+   * {@code n} lifecycles from {@code c} clients: each creates a sandbox and deletes it as soon as
+   * the create is answered (the pod is recycled by the leader meanwhile).
+   */
+  static Cycles cycles(String base, int n, int c, String image) throws Exception {
+    String body = "{\"poolName\":\"bench\",\"image\":\"" + image + "\",\"waitForRunning\":false,\"waitTimeoutSeconds\":10}";
+    AtomicInteger failed = new AtomicInteger();
+    double[] create = new double[n];
+    double[] delete = new double[n];
+    double seconds = closedLoop(n, c, i -> {
+      long s = System.nanoTime();
+      HttpResponse<String> r = create(base, body);
+      create[i] = (System.nanoTime() - s) / 1e6;
+      if (r.statusCode() != 201) {
+        failed.incrementAndGet();
+        return;
+      }
+      String id = new io.vertx.core.json.JsonObject(r.body()).getJsonObject("sandbox").getString("sandboxId");
+      s = System.nanoTime();
+      HttpResponse<String> d = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/sandboxes/" + id)).DELETE().build(),
+          HttpResponse.BodyHandlers.ofString());
+      delete[i] = (System.nanoTime() - s) / 1e6;
+      if (d.statusCode() != 202) {
+        failed.incrementAndGet();
+      }
+    }, failed);
+    double[] cs = create.clone();
+    double[] ds = delete.clone();
+    Arrays.sort(cs);
+    Arrays.sort(ds);
+    return new Cycles(failed.get(), new Result(n, 0, cs, 0), new Result(n, 0, ds, 0), n / seconds);
+  }
+
+  /** A row's rate against the peer's at the same concurrency (one at a time: the peer's sequential rate). */
+  static String ofPeer(Result r, int c, Map<Integer, double[]> peer, Result single) {
+    double p = c == 1 ? 1000 / mean(single) : peer.containsKey(c) ? peer.get(c)[0] : Double.NaN;
+    return String.format(Locale.ROOT, "%.0f %%", 100 * r.perSecond / p);
+  }
+
+  static double mean(Result r) {
+    return Arrays.stream(r.millis).average().orElse(Double.NaN);
+  }
+
+  /**
+   * Compare-and-swap updates per second (PUT with the resourceVersion last read) on {@code pods}
+   * pods at each concurrency level: concurrency → {rate, p50 ms, p99 ms}.
+   */
+  static Result casRate(KubernetesClient admin, Path kubeconfig, int pods, int[] levels, int updates, Map<Integer, double[]> rateOut) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(16);
     List<Future<?>> created = new ArrayList<>();
     for (int i = 0; i < pods; i++) {
@@ -182,17 +274,25 @@ final class ClaimBench {
     // loopback hop, same process boundary.
     Process peer = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", Path.of(ClaimBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString(),
-        CasPeer.class.getName(), kubeconfig.toString(), Integer.toString(concurrency), Integer.toString(updates)))
+        CasPeer.class.getName(), kubeconfig.toString(),
+        String.join(",", Arrays.stream(levels).mapToObj(Integer::toString).toList()), Integer.toString(updates)))
         .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     String out = new String(peer.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
     if (peer.waitFor() != 0) {
       throw new IllegalStateException("CAS peer failed");
     }
-    String[] f = out.substring(out.lastIndexOf('\n') + 1).split(" ");
-    rateOut[0] = Double.parseDouble(f[0]);
-    rateOut[1] = Double.parseDouble(f[1]);
-    rateOut[2] = Double.parseDouble(f[2]);
-    double[] millis = Arrays.stream(f).skip(3).mapToDouble(Double::parseDouble).sorted().toArray();
+    double[] millis = null;
+    for (String line : out.split("\n")) {
+      String[] f = line.trim().split(" ");
+      if (f[0].equals("single")) {
+        millis = Arrays.stream(f).skip(1).mapToDouble(Double::parseDouble).sorted().toArray();
+      } else if (f.length == 4 && f[0].matches("\\d+")) {
+        rateOut.put(Integer.parseInt(f[0]), new double[] {Double.parseDouble(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3])});
+      }
+    }
+    if (millis == null || rateOut.size() != levels.length) {
+      throw new IllegalStateException("CAS peer printed no result: " + out);
+    }
     admin.pods().inNamespace("peer").delete();
     ReconcileBench.await("peer pods gone", Duration.ofMinutes(10), () -> admin.pods().inNamespace("peer").list().getItems().isEmpty());
     return new Result(millis.length, 0, millis, 0);

@@ -65,8 +65,13 @@ public final class ClaimScheduler extends VerticleBase {
   private final Map<String, PoolQueue> queues = new HashMap<>();
   /** Pods this replica is writing a claim to right now. */
   private final Set<String> podsInFlight = new HashSet<>();
-  /** Pod key → resourceVersion at which this replica lost a claim race; skipped until it changes. */
-  private final Map<String, String> lostAt = new HashMap<>();
+  /**
+   * Pod key → a resourceVersion this replica knows is out of date: it lost a claim race at it, or
+   * claimed the pod from it (the cache still shows the pod idle until the claim's watch event
+   * arrives). The pod is skipped while the cache shows that version, so a claim never races
+   * this replica's own previous claims.
+   */
+  private final Map<String, String> staleAt = new HashMap<>();
   /** Pool key → time of the last create request served, and what was last written to the pool. */
   private final Map<String, Instant> lastCreate = new HashMap<>();
   private final Map<String, Instant> lastCreateWritten = new HashMap<>();
@@ -124,6 +129,7 @@ public final class ClaimScheduler extends VerticleBase {
         .description("Claims that lost a compare-and-swap race and took another pod").register(registry);
     consumers.add(vertx.eventBus().<Bus.ClaimRequest>consumer(Bus.CLAIM, this::onClaim));
     consumers.add(vertx.eventBus().<Bus.PodChanged>consumer(Bus.POD_CHANGED, m -> {
+      forgetIfCaughtUp(m.body().namespace(), m.body().podName());
       PoolQueue q = queues.get(m.body().namespace() + "/" + m.body().poolName());
       if (q != null && !q.waiting.isEmpty()) {
         drain(q);
@@ -182,6 +188,15 @@ public final class ClaimScheduler extends VerticleBase {
     drain(q);
   }
 
+  /** The cache shows a newer version of the pod (or none): what was known to be stale is no longer needed. */
+  private void forgetIfCaughtUp(String namespace, String podName) {
+    String key = namespace + "/" + podName;
+    String stale = staleAt.get(key);
+    if (stale != null && !cache.pod(namespace, podName).map(p -> stale.equals(p.getMetadata().getResourceVersion())).orElse(false)) {
+      staleAt.remove(key);
+    }
+  }
+
   /** The budget ran out while the request still waited in the queue: 409 with the pool's counts. */
   private void expire(PoolQueue q, Waiter w) {
     if (w.done || w.inFlight) {
@@ -231,12 +246,12 @@ public final class ClaimScheduler extends VerticleBase {
     for (int i = 0; i < n; i++) {
       Pod p = idle.get((start + i) % n);
       String key = q.namespace + "/" + Pods.name(p);
-      String lost = lostAt.get(key);
+      String lost = staleAt.get(key);
       if (lost != null) {
         if (lost.equals(p.getMetadata().getResourceVersion())) {
           continue;
         }
-        lostAt.remove(key);
+        staleAt.remove(key);
       }
       if (!Pods.claimable(p) || podsInFlight.contains(key)) {
         continue;
@@ -273,10 +288,14 @@ public final class ClaimScheduler extends VerticleBase {
           q.inFlight--;
           w.inFlight = false;
           if (ar.succeeded()) {
+            String before = pod.getMetadata().getResourceVersion();
+            if (cache.pod(q.namespace, Pods.name(pod)).map(c -> before.equals(c.getMetadata().getResourceVersion())).orElse(false)) {
+              staleAt.put(key, before); // the cache has not seen this claim yet
+            }
             succeed(w, ar.result());
           } else if (KubeErrors.conflict(ar.cause())) {
             conflicts.increment();
-            lostAt.put(key, pod.getMetadata().getResourceVersion());
+            staleAt.put(key, pod.getMetadata().getResourceVersion());
             if (w.done) {
               // (cannot happen: a waiter in flight does not expire) keep the invariant anyway
               return;

@@ -161,4 +161,59 @@ class ConcurrentClaimsTest {
     }
     assertThat(byPod.values()).containsExactlyInAnyOrderElementsOf(winners);
   }
+
+  /**
+   * A replica whose cache lags behind its own claims (here: its idle list frozen before the first
+   * claim) still never races itself: each claim takes a pod it has not already claimed, first
+   * time, with no lost compare-and-swap.
+   */
+  @Test
+  void aReplicaWhoseCacheLagsDoesNotRaceItsOwnClaims() throws Exception {
+    KubernetesClient admin = cluster.client();
+    SandboxPool pool = new SandboxPool();
+    pool.setMetadata(new ObjectMetaBuilder().withName("lag").withNamespace("default").build());
+    SandboxPoolSpec spec = new SandboxPoolSpec();
+    spec.setReplicas(8);
+    spec.setIdleImage("example/idle:1");
+    spec.setTemplate(new PodTemplateSpecBuilder().withNewSpec().addNewContainer().withName("sandbox").withImage("example/sandbox:1")
+        .endContainer().endSpec().build());
+    pool.setSpec(spec);
+    admin.resource(pool).create();
+    Replica b = replicas.get(1);
+    List<Pod> frozen = await("8 claimable pods in the replica's cache", Duration.ofSeconds(30), () -> {
+      List<Pod> idle = b.cache.pods("default", "lag", SandboxPhase.IDLE).stream().filter(Pods::claimable).toList();
+      return idle.size() == 8 ? idle : null;
+    });
+    Vertx lagging = Vertx.vertx();
+    try {
+      Bus.registerCodecs(lagging.eventBus());
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      ClusterCache view = (ClusterCache) java.lang.reflect.Proxy.newProxyInstance(ClusterCache.class.getClassLoader(), new Class<?>[] {ClusterCache.class},
+          (proxy, method, args) -> {
+            if (method.getName().equals("pods") && args != null && args.length == 3 && "lag".equals(args[1]) && args[2] == SandboxPhase.IDLE) {
+              return frozen;
+            }
+            if (method.getName().equals("pod") && args != null && args.length == 2 && frozen.stream().anyMatch(p -> Pods.name(p).equals(args[1]))) {
+              return frozen.stream().filter(p -> Pods.name(p).equals(args[1])).findFirst();
+            }
+            try {
+              return method.invoke(b.cache, args);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+              throw e.getCause();
+            }
+          });
+      lagging.deployVerticle(new ClaimScheduler(b.client, view, registry, new SchedulerOptions())).await(10, TimeUnit.SECONDS);
+      Set<String> pods = new HashSet<>();
+      for (int i = 0; i < 8; i++) {
+        CreateSandboxInput in = new CreateSandboxInput("lag", "default", "example/idle:1", null, null, null, null, null, null, null, null, null);
+        Bus.ClaimReply r = lagging.eventBus().<Bus.ClaimReply>request(Bus.CLAIM, new Bus.ClaimRequest("lag" + i, in, Duration.ofSeconds(5)),
+            new DeliveryOptions().setSendTimeout(30_000)).await(30, TimeUnit.SECONDS).body();
+        assertThat(r.error()).as("claim %d", i).isNull();
+        assertThat(pods.add(r.sandbox().podName())).as("pod %s handed out twice", r.sandbox().podName()).isTrue();
+      }
+      assertThat(registry.counter("agentbox_claim_conflicts_total").count()).as("claims that raced this replica's own earlier claims").isZero();
+    } finally {
+      lagging.close().await(10, TimeUnit.SECONDS);
+    }
+  }
 }

@@ -157,7 +157,10 @@ public final class ClaimScheduler extends VerticleBase {
         : new Bus.ClaimReply(null, ApiError.internal("claim failed", ar.cause()))));
     Bus.ClaimRequest r = m.body();
     CreateSandboxInput in = r.input();
-    if (!cache.synced()) {
+    // Populated, not necessarily watching: a watch that reconnects (the API server ends watches
+    // every few minutes) leaves the cache a moment stale, which a compare-and-swap claim
+    // tolerates (it loses the race and takes another pod); only a cache never filled refuses.
+    if (!cache.populated()) {
       reply.complete(new Bus.ClaimReply(null, ApiError.serviceUnavailable("the gateway has not synced with the Kubernetes API yet")));
       return;
     }

@@ -112,15 +112,7 @@ class ConcurrentClaimsTest {
   @Test
   void sixtyFourCreatesOnTwoReplicasOverSixteenPods() throws Exception {
     KubernetesClient admin = cluster.client();
-    SandboxPool pool = new SandboxPool();
-    pool.setMetadata(new ObjectMetaBuilder().withName("race").withNamespace("default").build());
-    SandboxPoolSpec spec = new SandboxPoolSpec();
-    spec.setReplicas(16);
-    spec.setIdleImage("example/idle:1");
-    spec.setTemplate(new PodTemplateSpecBuilder().withNewSpec().addNewContainer().withName("sandbox").withImage("example/sandbox:1")
-        .endContainer().endSpec().build());
-    pool.setSpec(spec);
-    admin.resource(pool).create();
+    createPool(admin, "race", 16);
     for (Replica r : replicas) {
       await("16 claimable pods in the replica's cache", Duration.ofSeconds(30),
           () -> r.cache.pods("default", "race", SandboxPhase.IDLE).stream().filter(Pods::claimable).count() == 16 ? true : null);
@@ -170,44 +162,27 @@ class ConcurrentClaimsTest {
   @Test
   void aReplicaWhoseCacheLagsDoesNotRaceItsOwnClaims() throws Exception {
     KubernetesClient admin = cluster.client();
-    SandboxPool pool = new SandboxPool();
-    pool.setMetadata(new ObjectMetaBuilder().withName("lag").withNamespace("default").build());
-    SandboxPoolSpec spec = new SandboxPoolSpec();
-    spec.setReplicas(8);
-    spec.setIdleImage("example/idle:1");
-    spec.setTemplate(new PodTemplateSpecBuilder().withNewSpec().addNewContainer().withName("sandbox").withImage("example/sandbox:1")
-        .endContainer().endSpec().build());
-    pool.setSpec(spec);
-    admin.resource(pool).create();
+    createPool(admin, "lag", 8);
     Replica b = replicas.get(1);
     List<Pod> frozen = await("8 claimable pods in the replica's cache", Duration.ofSeconds(30), () -> {
       List<Pod> idle = b.cache.pods("default", "lag", SandboxPhase.IDLE).stream().filter(Pods::claimable).toList();
       return idle.size() == 8 ? idle : null;
     });
-    Vertx lagging = Vertx.vertx();
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    ClusterCache view = overriding(b.cache, (method, args) -> {
+      if (method.equals("pods") && args != null && args.length == 3 && "lag".equals(args[1]) && args[2] == SandboxPhase.IDLE) {
+        return frozen;
+      }
+      if (method.equals("pod") && args != null && args.length == 2 && frozen.stream().anyMatch(p -> Pods.name(p).equals(args[1]))) {
+        return frozen.stream().filter(p -> Pods.name(p).equals(args[1])).findFirst();
+      }
+      return PASS;
+    });
+    Vertx lagging = schedulerOn(view, b.client, registry);
     try {
-      Bus.registerCodecs(lagging.eventBus());
-      SimpleMeterRegistry registry = new SimpleMeterRegistry();
-      ClusterCache view = (ClusterCache) java.lang.reflect.Proxy.newProxyInstance(ClusterCache.class.getClassLoader(), new Class<?>[] {ClusterCache.class},
-          (proxy, method, args) -> {
-            if (method.getName().equals("pods") && args != null && args.length == 3 && "lag".equals(args[1]) && args[2] == SandboxPhase.IDLE) {
-              return frozen;
-            }
-            if (method.getName().equals("pod") && args != null && args.length == 2 && frozen.stream().anyMatch(p -> Pods.name(p).equals(args[1]))) {
-              return frozen.stream().filter(p -> Pods.name(p).equals(args[1])).findFirst();
-            }
-            try {
-              return method.invoke(b.cache, args);
-            } catch (java.lang.reflect.InvocationTargetException e) {
-              throw e.getCause();
-            }
-          });
-      lagging.deployVerticle(new ClaimScheduler(b.client, view, registry, new SchedulerOptions())).await(10, TimeUnit.SECONDS);
       Set<String> pods = new HashSet<>();
       for (int i = 0; i < 8; i++) {
-        CreateSandboxInput in = new CreateSandboxInput("lag", "default", "example/idle:1", null, null, null, null, null, null, null, null, null);
-        Bus.ClaimReply r = lagging.eventBus().<Bus.ClaimReply>request(Bus.CLAIM, new Bus.ClaimRequest("lag" + i, in, Duration.ofSeconds(5)),
-            new DeliveryOptions().setSendTimeout(30_000)).await(30, TimeUnit.SECONDS).body();
+        Bus.ClaimReply r = claim(lagging, "lag" + i, "lag");
         assertThat(r.error()).as("claim %d", i).isNull();
         assertThat(pods.add(r.sandbox().podName())).as("pod %s handed out twice", r.sandbox().podName()).isTrue();
       }
@@ -215,5 +190,79 @@ class ConcurrentClaimsTest {
     } finally {
       lagging.close().await(10, TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * While a watch reconnects (the API server ends watches every few minutes) the cache is filled
+   * but not watching: claims go on. Only a cache that never listed refuses them, with 503.
+   */
+  @Test
+  void claimsGoOnWhileAWatchReconnectsAndWaitForTheFirstList() throws Exception {
+    Replica a = replicas.get(0);
+    KubernetesClient admin = cluster.client();
+    createPool(admin, "rewatch", 2);
+    await("2 claimable pods in the replica's cache", Duration.ofSeconds(30),
+        () -> a.cache.pods("default", "rewatch", SandboxPhase.IDLE).stream().filter(Pods::claimable).count() == 2 ? true : null);
+
+    Vertx reconnecting = schedulerOn(overriding(a.cache, (method, args) -> method.equals("synced") ? false : PASS), a.client, new SimpleMeterRegistry());
+    Vertx neverListed = schedulerOn(overriding(a.cache, (method, args) -> method.equals("synced") || method.equals("populated") ? false : PASS),
+        a.client, new SimpleMeterRegistry());
+    try {
+      Bus.ClaimReply ok = claim(reconnecting, "rewatch1", "rewatch");
+      assertThat(ok.error()).as("claim while the watch reconnects").isNull();
+      assertThat(ok.sandbox().poolName()).isEqualTo("rewatch");
+      Bus.ClaimReply refused = claim(neverListed, "rewatch2", "rewatch");
+      assertThat(refused.sandbox()).isNull();
+      assertThat(refused.error().status()).isEqualTo(503);
+      assertThat(a.cache.podBySandboxId("rewatch2")).as("the refused claim took no pod").isEmpty();
+    } finally {
+      reconnecting.close().await(10, TimeUnit.SECONDS);
+      neverListed.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  static void createPool(KubernetesClient admin, String name, int replicas) {
+    SandboxPool pool = new SandboxPool();
+    pool.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace("default").build());
+    SandboxPoolSpec spec = new SandboxPoolSpec();
+    spec.setReplicas(replicas);
+    spec.setIdleImage("example/idle:1");
+    spec.setTemplate(new PodTemplateSpecBuilder().withNewSpec().addNewContainer().withName("sandbox").withImage("example/sandbox:1")
+        .endContainer().endSpec().build());
+    pool.setSpec(spec);
+    admin.resource(pool).create();
+  }
+
+  /** Returned by an override to let the call through to the real cache. */
+  static final Object PASS = new Object();
+
+  /** A view of {@code base} whose answers {@code override} may replace (by method name and arguments). */
+  static ClusterCache overriding(ClusterCache base, java.util.function.BiFunction<String, Object[], Object> override) {
+    return (ClusterCache) java.lang.reflect.Proxy.newProxyInstance(ClusterCache.class.getClassLoader(), new Class<?>[] {ClusterCache.class},
+        (proxy, method, args) -> {
+          Object r = override.apply(method.getName(), args);
+          if (r != PASS) {
+            return r;
+          }
+          try {
+            return method.invoke(base, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+  }
+
+  /** A claim scheduler of its own (its own Vert.x, so its own bus address) over {@code cache}. */
+  static Vertx schedulerOn(ClusterCache cache, KubernetesClient client, SimpleMeterRegistry registry) throws Exception {
+    Vertx v = Vertx.vertx();
+    Bus.registerCodecs(v.eventBus());
+    v.deployVerticle(new ClaimScheduler(client, cache, registry, new SchedulerOptions())).await(10, TimeUnit.SECONDS);
+    return v;
+  }
+
+  static Bus.ClaimReply claim(Vertx v, String id, String pool) throws Exception {
+    CreateSandboxInput in = new CreateSandboxInput(pool, "default", "example/idle:1", null, null, null, null, null, null, null, null, null);
+    return v.eventBus().<Bus.ClaimReply>request(Bus.CLAIM, new Bus.ClaimRequest(id, in, Duration.ofSeconds(5)),
+        new DeliveryOptions().setSendTimeout(30_000)).await(30, TimeUnit.SECONDS).body();
   }
 }

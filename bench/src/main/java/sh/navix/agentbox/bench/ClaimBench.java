@@ -128,6 +128,10 @@ final class ClaimBench {
           + "p50 %.1f ms / p99 %.1f ms at concurrency 1 (%.0f/s)%n",
           peer.get(16)[0], peer.get(16)[1], peer.get(16)[2], peer.get(64)[0], peer.get(64)[1], peer.get(64)[2],
           single.pct(50), single.pct(99), 1000 / mean(single));
+      if (!FAILURES.isEmpty()) {
+        System.out.println("\nFailed requests, by answer:");
+        FAILURES.forEach((k, n) -> System.out.println("  " + n.get() + " x " + k));
+      }
       System.out.printf(Locale.ROOT, "machine: %d cores, JVM %s; date %s%n", Runtime.getRuntime().availableProcessors(),
           System.getProperty("java.version"), Instant.now().toString().substring(0, 10));
     } finally {
@@ -155,8 +159,10 @@ final class ClaimBench {
     double seconds = closedLoop(n, c, i -> {
       long s = System.nanoTime();
       try {
-        if (create(base, body).statusCode() != 201) {
+        HttpResponse<String> r = create(base, body);
+        if (r.statusCode() != 201) {
           failed.incrementAndGet();
+          noteFailure(r);
         }
       } finally {
         millis[i] = (System.nanoTime() - s) / 1e6;
@@ -165,6 +171,15 @@ final class ClaimBench {
     double[] sorted = millis.clone();
     Arrays.sort(sorted);
     return new Result(n - failed.get(), failed.get(), sorted, n / seconds);
+  }
+
+  /** Distinct failure answers (method, status, start of the body) and how often each came, printed at the end. */
+  static final Map<String, AtomicInteger> FAILURES = new java.util.concurrent.ConcurrentHashMap<>();
+
+  static void noteFailure(HttpResponse<String> r) {
+    String body = r.body() == null ? "" : r.body();
+    FAILURES.computeIfAbsent(r.request().method() + " " + r.statusCode() + " " + body.substring(0, Math.min(120, body.length())),
+        k -> new AtomicInteger()).incrementAndGet();
   }
 
   interface Step {
@@ -225,6 +240,7 @@ final class ClaimBench {
       create[i] = (System.nanoTime() - s) / 1e6;
       if (r.statusCode() != 201) {
         failed.incrementAndGet();
+        noteFailure(r);
         return;
       }
       String id = new io.vertx.core.json.JsonObject(r.body()).getJsonObject("sandbox").getString("sandboxId");
@@ -234,6 +250,7 @@ final class ClaimBench {
       delete[i] = (System.nanoTime() - s) / 1e6;
       if (d.statusCode() != 202) {
         failed.incrementAndGet();
+        noteFailure(d);
       }
     }, failed);
     double[] cs = create.clone();

@@ -51,7 +51,9 @@ import sh.navix.agentbox.api.model.SandboxStatus;
  * The claim scheduler (one per replica, reached over {@link Bus#CLAIM}). Each pool has a FIFO
  * queue; requests are handed idle pods in arrival order, each claimed with one compare-and-swap
  * update of the pod as the cache last saw it. A 409 means another claimer (this replica or
- * another) won that pod: the request goes back to the head of the queue and gets another pod.
+ * another) won that pod: the request goes back to the head of the queue and gets another pod;
+ * unless the pod turns out to hold this very sandbox (the client resent a write whose first
+ * attempt went through), which is then the claim.
  * When no idle pod is left, requests wait, woken by pod events, until their wait budget runs
  * out (409 with the pool's counts and a retry hint).
  */
@@ -285,6 +287,9 @@ public final class ClaimScheduler extends VerticleBase {
     q.inFlight++;
     long writeStart = System.nanoTime();
     PodUpdates.update(vertx, client, claimed)
+        .recover(e -> !KubeErrors.conflict(e) ? Future.failedFuture(e)
+            : heldBy(q.namespace, Pods.name(pod), w.request.sandboxId()).compose(held -> held.map(Future::succeededFuture)
+                .orElseGet(() -> Future.failedFuture(e))))
         .onComplete(ar -> {
           registry.timer("agentbox_claim_write_seconds").record(Duration.ofNanos(System.nanoTime() - writeStart));
           podsInFlight.remove(key);
@@ -312,6 +317,16 @@ public final class ClaimScheduler extends VerticleBase {
           }
           drain(q);
         });
+  }
+
+  /**
+   * After a 409, whether the pod holds this very sandbox: the client resends a write whose answer
+   * was lost (connection reset, 5xx) and the resend then conflicts with the first attempt, which
+   * went through. Read from the API server (the cache may lag); a failed read is no verdict.
+   */
+  private Future<Optional<Pod>> heldBy(String namespace, String podName, String sandboxId) {
+    return vertx.executeBlocking(() -> Optional.ofNullable(client.pods().inNamespace(namespace).withName(podName).get())
+        .filter(p -> sandboxId.equals(Pods.sandboxId(p))), false);
   }
 
   private void succeed(Waiter w, Pod claimed) {

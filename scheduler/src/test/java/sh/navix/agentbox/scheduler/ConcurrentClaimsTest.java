@@ -233,6 +233,49 @@ class ConcurrentClaimsTest {
     admin.resource(pool).create();
   }
 
+  /**
+   * The client library resends a write whose answer was lost (connection reset, 5xx); when the
+   * first attempt went through, the resend meets a 409. That claim must stand, on that pod, not
+   * become a lost race that claims a second pod for the same sandbox.
+   */
+  @Test
+  void aClaimWhoseFirstAttemptWentThroughIsNotMadeTwice() throws Exception {
+    KubernetesClient admin = cluster.client();
+    createPool(admin, "resend", 2);
+    Replica b = replicas.get(1);
+    Pod target = await("2 claimable pods in the replica's cache", Duration.ofSeconds(30), () -> {
+      List<Pod> idle = b.cache.pods("default", "resend", SandboxPhase.IDLE).stream().filter(Pods::claimable).toList();
+      return idle.size() == 2 ? idle.get(0) : null;
+    });
+    // The first attempt went through; its answer never came back.
+    admin.pods().inNamespace("default").resource(sh.navix.agentbox.api.lifecycle.PodTransitions.claim(target,
+        new sh.navix.agentbox.api.lifecycle.PodTransitions.ClaimSpec("resent1", Map.of(), null, null, null, Duration.ofMinutes(2), null, null,
+            null, null, Instant.now()))).update();
+    // The scheduler's cache has not seen it: the pod still idle, the sandbox unknown.
+    ClusterCache view = overriding(b.cache, (method, args) -> {
+      if (method.equals("pods") && args != null && args.length == 3 && "resend".equals(args[1]) && args[2] == SandboxPhase.IDLE) {
+        return List.of(target);
+      }
+      if (method.equals("pod") && args != null && args.length == 2 && Pods.name(target).equals(args[1])) {
+        return java.util.Optional.of(target);
+      }
+      if (method.equals("podBySandboxId") && "resent1".equals(args[0])) {
+        return java.util.Optional.empty();
+      }
+      return PASS;
+    });
+    Vertx resending = schedulerOn(view, b.client, new SimpleMeterRegistry());
+    try {
+      Bus.ClaimReply r = claim(resending, "resent1", "resend");
+      assertThat(r.error()).as("the claim that went through stands").isNull();
+      assertThat(r.sandbox().podName()).isEqualTo(Pods.name(target));
+      assertThat(admin.pods().inNamespace("default").withLabel(Labels.SANDBOX_ID, "resent1").list().getItems())
+          .as("pods holding the sandbox").hasSize(1);
+    } finally {
+      resending.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
   /** Returned by an override to let the call through to the real cache. */
   static final Object PASS = new Object();
 

@@ -100,6 +100,27 @@ class PodUpdatesTest {
     assertThat(client.pods().inNamespace("default").withName("updates-gone").get()).isNull();
   }
 
+  /** The write carries the client's credentials, as its own calls do (a real API server answers 401 without them). */
+  @Test
+  void theUpdateCarriesTheClientsCredentials() throws Exception {
+    CompletableFuture<String> seen = new CompletableFuture<>();
+    io.vertx.core.http.HttpServer api = vertx.createHttpServer().requestHandler(req -> {
+      seen.complete(req.method() + " " + req.path() + " " + req.getHeader("Authorization"));
+      req.response().setStatusCode(409).putHeader("content-type", "application/json")
+          .end("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"Conflict\",\"code\":409,\"message\":\"changed\"}");
+    }).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+    Config config = new ConfigBuilder().withMasterUrl("http://127.0.0.1:" + api.actualPort()).withOauthToken("bench-token-123")
+        .withRequestTimeout(5_000).build();
+    try (KubernetesClient withToken = new KubernetesClientBuilder().withConfig(config).build()) {
+      Pod pod = new PodBuilder().withNewMetadata().withName("auth").withNamespace("default").withResourceVersion("7").endMetadata().build();
+      Throwable e = PodUpdates.update(vertx, withToken, pod).toCompletionStage().toCompletableFuture().handle((p, t) -> t).get(30, TimeUnit.SECONDS);
+      assertThat(seen.get(10, TimeUnit.SECONDS)).isEqualTo("PUT /api/v1/namespaces/default/pods/auth Bearer bench-token-123");
+      assertThat(KubeErrors.conflict(e)).as("%s", e).isTrue();
+    } finally {
+      api.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
   @Test
   void anUnreachableApiServerFailsTheUpdateWithoutAVerdict() throws Exception {
     Config config = new ConfigBuilder().withMasterUrl("http://127.0.0.1:1").withRequestTimeout(2_000).withRequestRetryBackoffLimit(0).build();

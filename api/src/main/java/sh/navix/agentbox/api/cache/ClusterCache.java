@@ -22,16 +22,31 @@ import sh.navix.agentbox.api.crd.SandboxTemplate;
  */
 public interface ClusterCache {
 
+  /** How long {@link #synced()} stays true after a watch drops, so a routine reconnect is not an outage. */
+  Duration WATCH_GAP_GRACE = Duration.ofSeconds(15);
+
   /** A cache over {@code namespace} (null: all namespaces), resynced every {@code resync}. */
   static ClusterCache create(Vertx vertx, KubernetesClient client, String namespace, Duration resync) {
-    return new InformerClusterCache(vertx, client, namespace, resync);
+    return create(vertx, client, namespace, resync, WATCH_GAP_GRACE);
+  }
+
+  /** The same, with {@link #synced()} tolerating a watch gap of up to {@code watchGapGrace}. */
+  static ClusterCache create(Vertx vertx, KubernetesClient client, String namespace, Duration resync, Duration watchGapGrace) {
+    return new InformerClusterCache(vertx, client, namespace, resync, watchGapGrace);
   }
 
   /** Starts the informers; completes once every informer has synced its initial list. */
   Future<Void> start();
 
-  /** Whether every informer has synced and is watching. */
+  /**
+   * Whether every informer has synced and is watching, or was watching until less than the watch
+   * gap grace ago: the API server ends watches every few minutes and the informer reconnects, which
+   * is no reason to report the process not ready. Readiness and gRPC health use this.
+   */
   boolean synced();
+
+  /** Whether every informer is watching at this moment. */
+  boolean watching();
 
   /**
    * Whether every informer has listed at least once, so the cache holds the cluster's state

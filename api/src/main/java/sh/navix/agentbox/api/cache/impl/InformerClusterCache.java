@@ -34,15 +34,20 @@ public final class InformerClusterCache implements ClusterCache {
   private final KubernetesClient client;
   private final String namespace;
   private final long resyncMs;
+  private final long watchGapGraceNanos;
+  /** System.nanoTime when every informer was last seen watching; 0 before that. */
+  private volatile long lastWatching;
+  private long watchTimer = -1;
   private volatile SharedIndexInformer<Pod> pods;
   private volatile SharedIndexInformer<SandboxPool> poolInformer;
   private volatile SharedIndexInformer<SandboxTemplate> templateInformer;
 
-  public InformerClusterCache(Vertx vertx, KubernetesClient client, String namespace, Duration resync) {
+  public InformerClusterCache(Vertx vertx, KubernetesClient client, String namespace, Duration resync, Duration watchGapGrace) {
     this.vertx = vertx;
     this.client = client;
     this.namespace = namespace;
     this.resyncMs = resync.toMillis();
+    this.watchGapGraceNanos = watchGapGrace.toNanos();
   }
 
   @Override
@@ -69,9 +74,12 @@ public final class InformerClusterCache implements ClusterCache {
     poolInformer.addEventHandler(new PoolEvents());
     templateInformer = client.resources(SandboxTemplate.class).runnableInformer(resyncMs);
 
+    // Notes when the watches were last all up, so synced() can tell a reconnect from an outage.
+    watchTimer = vertx.setPeriodic(500, id -> noteWatching());
     return Future.all(
             start("pods", pods), start("sandboxpools", poolInformer), start("sandboxtemplates", templateInformer))
-        .mapEmpty();
+        .<Void>mapEmpty()
+        .onSuccess(v -> noteWatching());
   }
 
   private Future<Void> start(String what, SharedIndexInformer<?> informer) {
@@ -82,7 +90,27 @@ public final class InformerClusterCache implements ClusterCache {
 
   @Override
   public boolean synced() {
+    if (!populated()) {
+      return false;
+    }
+    if (noteWatching()) {
+      return true;
+    }
+    long last = lastWatching;
+    return last != 0 && System.nanoTime() - last < watchGapGraceNanos;
+  }
+
+  @Override
+  public boolean watching() {
     return hasSynced(pods) && hasSynced(poolInformer) && hasSynced(templateInformer);
+  }
+
+  private boolean noteWatching() {
+    boolean w = watching();
+    if (w) {
+      lastWatching = System.nanoTime();
+    }
+    return w;
   }
 
   @Override
@@ -153,6 +181,9 @@ public final class InformerClusterCache implements ClusterCache {
 
   @Override
   public Future<Void> stop() {
+    if (watchTimer >= 0) {
+      vertx.cancelTimer(watchTimer);
+    }
     for (SharedIndexInformer<?> i : new SharedIndexInformer<?>[] {pods, poolInformer, templateInformer}) {
       if (i != null) {
         i.close();

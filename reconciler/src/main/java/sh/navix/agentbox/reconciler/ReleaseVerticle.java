@@ -3,17 +3,13 @@ package sh.navix.agentbox.reconciler;
 import sh.navix.agentbox.api.lifecycle.KubeErrors;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.cache.PodEventWaits;
 import sh.navix.agentbox.api.crd.SandboxStopReason;
 import sh.navix.agentbox.api.lifecycle.Pods;
 import sh.navix.agentbox.api.lifecycle.SandboxRecords;
@@ -33,9 +29,7 @@ public final class ReleaseVerticle extends VerticleBase {
 
   private final Lifecycle lifecycle;
   private MessageConsumer<Bus.ReleaseRequest> consumer;
-  private MessageConsumer<Bus.PodChanged> podEvents;
-  /** namespace/pod → releases waiting for the cache to move past the version they lost on. */
-  private final Map<String, List<Promise<Void>>> awaitingNewer = new HashMap<>();
+  private PodEventWaits waits;
 
   public ReleaseVerticle(Lifecycle lifecycle) {
     this.lifecycle = lifecycle;
@@ -44,18 +38,13 @@ public final class ReleaseVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     consumer = vertx.eventBus().consumer(Bus.RELEASE, this::handle);
-    podEvents = vertx.eventBus().consumer(Bus.POD_CHANGED, m -> {
-      List<Promise<Void>> waiting = awaitingNewer.remove(m.body().namespace() + "/" + m.body().podName());
-      if (waiting != null) {
-        waiting.forEach(Promise::tryComplete);
-      }
-    });
-    return Future.all(consumer.completion(), podEvents.completion());
+    waits = new PodEventWaits(vertx);
+    return consumer.completion();
   }
 
   @Override
   public Future<?> stop() {
-    return Future.all(consumer.unregister(), podEvents.unregister());
+    return Future.all(consumer.unregister(), waits.close());
   }
 
   private void handle(Message<Bus.ReleaseRequest> m) {
@@ -90,23 +79,9 @@ public final class ReleaseVerticle extends VerticleBase {
 
   /** Completes once the cache holds a version of the pod other than {@code lost} (or it is gone), or after {@link #NEWER_VERSION_WAIT}. */
   private Future<Void> cacheMovesPast(Pod lost) {
-    String ns = Pods.namespace(lost);
-    String name = Pods.name(lost);
     String version = lost.getMetadata().getResourceVersion();
-    boolean stale = lifecycle.cache().pod(ns, name).map(c -> version.equals(c.getMetadata().getResourceVersion())).orElse(false);
-    if (!stale) {
-      return Future.succeededFuture();
-    }
-    String key = ns + "/" + name;
-    Promise<Void> p = Promise.promise();
-    awaitingNewer.computeIfAbsent(key, k -> new ArrayList<>()).add(p);
-    long timer = vertx.setTimer(NEWER_VERSION_WAIT.toMillis(), t -> p.tryComplete());
-    return p.future().andThen(ar -> {
-      vertx.cancelTimer(timer);
-      List<Promise<Void>> l = awaitingNewer.get(key);
-      if (l != null && l.remove(p) && l.isEmpty()) {
-        awaitingNewer.remove(key);
-      }
-    });
+    return waits.until(() -> lifecycle.cache().pod(Pods.namespace(lost), Pods.name(lost))
+            .map(c -> !version.equals(c.getMetadata().getResourceVersion())).orElse(true), NEWER_VERSION_WAIT)
+        .recover(e -> Future.succeededFuture()); // retry anyway
   }
 }

@@ -335,13 +335,25 @@ public final class SandboxApi {
 
   /** The live sandbox, else its history record, else (the API server has no pod for it either) 404. */
   private Future<Sandbox> lookup(String id) {
-    Optional<Sandbox> live = cache.podBySandboxId(id).flatMap(views::live);
-    if (live.isPresent()) {
-      return Future.succeededFuture(live.get());
+    return find(id).compose(f -> f.live().flatMap(views::live).or(() -> f.ended().map(views::historical))
+        .map(Future::succeededFuture)
+        .orElseGet(() -> Future.failedFuture(ApiError.notFound("sandbox " + id + " not found"))));
+  }
+
+  /** Where a sandbox stands: the pod holding it while it lives, else its history record; neither when unknown. */
+  private record Found(Optional<Pod> live, Optional<Sandbox> ended) {}
+
+  /**
+   * The one lookup by id behind GET, DELETE, PUT /timeout and is_ready: the cache (a pod holding
+   * the sandbox live), then the history store, then, for a create a moment ago, the catch-up.
+   */
+  private Future<Found> find(String id) {
+    Optional<Pod> pod = cache.podBySandboxId(id).filter(p -> sh.navix.agentbox.api.lifecycle.SandboxRecords.liveStatus(p) != null);
+    if (pod.isPresent()) {
+      return Future.succeededFuture(new Found(pod, Optional.empty()));
     }
-    return history.get(id).compose(h -> h.isPresent() ? Future.succeededFuture(views.historical(h.get()))
-        : caughtUp(id).compose(p -> p.flatMap(views::live).map(Future::succeededFuture)
-            .orElseGet(() -> Future.failedFuture(ApiError.notFound("sandbox " + id + " not found")))));
+    return history.get(id).compose(h -> h.isPresent() ? Future.succeededFuture(new Found(Optional.empty(), h))
+        : caughtUp(id).map(p -> new Found(p, Optional.empty())));
   }
 
   /**
@@ -372,26 +384,17 @@ public final class SandboxApi {
 
   private void delete(RoutingContext ctx) {
     String id = sandboxId(ctx);
-    Optional<Pod> pod = cache.podBySandboxId(id);
-    if (pod.isEmpty()) {
-      // Already ended: releasing twice is not an error.
-      history.get(id).onSuccess(h -> {
-        if (h.isPresent()) {
-          Sandbox s = h.get();
-          respond(ctx, 202, new DeleteSandboxResult(s.sandboxId(), s.namespace(), s.poolName(), s.podName(), s.status()));
-          return;
-        }
-        caughtUp(id).onSuccess(p -> {
-          if (p.isPresent()) {
-            release(ctx, id);
-          } else {
-            fail(ctx, ApiError.notFound("sandbox " + id + " not found"));
-          }
-        }).onFailure(e -> fail(ctx, e));
-      }).onFailure(e -> fail(ctx, e));
-      return;
-    }
-    release(ctx, id);
+    find(id).onSuccess(f -> {
+      if (f.live().isPresent()) {
+        release(ctx, id);
+      } else if (f.ended().isPresent()) {
+        // Already ended: releasing twice is not an error.
+        Sandbox s = f.ended().get();
+        respond(ctx, 202, new DeleteSandboxResult(s.sandboxId(), s.namespace(), s.poolName(), s.podName(), s.status()));
+      } else {
+        fail(ctx, ApiError.notFound("sandbox " + id + " not found"));
+      }
+    }).onFailure(e -> fail(ctx, e));
   }
 
   private Future<Boolean> existsOnApiServer(String sandboxId) {
@@ -444,16 +447,9 @@ public final class SandboxApi {
         .onFailure(e -> fail(ctx, e));
   }
 
-  /**
-   * The sandbox's live pod: from the cache, or, for a create a moment ago, once the cache shows
-   * it. Empty when the sandbox has ended or never existed.
-   */
+  /** The sandbox's live pod (see {@link #find}); empty when it has ended or never existed. */
   private Future<Optional<Pod>> livePod(String id) {
-    Optional<Pod> pod = cache.podBySandboxId(id);
-    if (pod.isPresent()) {
-      return Future.succeededFuture(pod);
-    }
-    return history.get(id).compose(h -> h.isPresent() ? Future.succeededFuture(Optional.<Pod>empty()) : caughtUp(id));
+    return find(id).map(Found::live);
   }
 
   /** Per-runtime readiness: each runtime's HTTP readinessProbe when it has one, else the pod's Ready condition. */

@@ -90,14 +90,8 @@ public final class InformerClusterCache implements ClusterCache {
 
   @Override
   public boolean synced() {
-    if (!populated()) {
-      return false;
-    }
-    if (noteWatching()) {
-      return true;
-    }
-    long last = lastWatching;
-    return last != 0 && System.nanoTime() - last < watchGapGraceNanos;
+    long last = lastWatching; // noted every 500 ms while all informers watch
+    return populated() && (watching() || last != 0 && System.nanoTime() - last < watchGapGraceNanos);
   }
 
   @Override
@@ -105,12 +99,10 @@ public final class InformerClusterCache implements ClusterCache {
     return hasSynced(pods) && hasSynced(poolInformer) && hasSynced(templateInformer);
   }
 
-  private boolean noteWatching() {
-    boolean w = watching();
-    if (w) {
+  private void noteWatching() {
+    if (watching()) {
       lastWatching = System.nanoTime();
     }
-    return w;
   }
 
   @Override

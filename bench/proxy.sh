@@ -2,11 +2,14 @@
 # Built-in proxy vs direct-to-pod vs nginx (plain reverse proxy to the same pod), wrk at 64
 # keep-alive connections, all three in one run. Installs wrk and nginx from Debian if missing.
 # usage: bench/proxy.sh [seconds per target]    (default 15)
+# ROUNDS (default 3): measured rounds at 64 connections, each direct, nginx, proxy in turn, so
+# that what else the machine does lands on all three alike; the summary is the median round.
 # GATEWAY_JAVA_OPTS adds JVM options to the gateway (e.g. a JFR recording for a profile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${1:-15}"
-WARMUP="${WARMUP:-10}"   # seconds of load before each measured run (the JVM compiles its hot paths)
+WARMUP="${WARMUP:-20}"   # seconds of load on each target before the first round (the JVM compiles its hot paths)
+ROUNDS="${ROUNDS:-3}"
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q && apt-get install -y -q wrk nginx-light
@@ -65,16 +68,30 @@ NGINX
 nginx -c "$WORK/nginx.conf" -g 'daemon off;' &
 NGINX_PID=$!
 sleep 1
-# run NAME URL CONNECTIONS WARMUP_SECONDS [HOST]: one wrk measurement, printed as a table row
+# cpu_ticks PID...: CPU time (user + system, all threads) the processes have used, in clock ticks
+cpu_ticks() {
+  local t=0 p
+  for p in "$@"; do
+    [ -r "/proc/$p/stat" ] && t=$((t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$t"
+}
+# run ROUND NAME URL CONNECTIONS WARMUP_SECONDS HOP_PIDS [HOST]: one wrk measurement, printed as a
+# table row (and kept in $WORK/rows for the summary); HOP_PIDS are the processes of the hop between wrk and the pod (none for direct), whose CPU
+# time per request is a figure the machine's other load moves less than requests/s.
 run() {
-  local name=$1 url=$2 conns=$3 warm=$4 threads=2 hdr=()
+  local round=$1 name=$2 url=$3 conns=$4 warm=$5 hop=$6 threads=2 hdr=() before after
   [ "$conns" -lt 2 ] && threads=1
-  [ -n "${5:-}" ] && hdr=(-H "Host: $5")
+  [ -n "${7:-}" ] && hdr=(-H "Host: $7")
   [ "$warm" -gt 0 ] && wrk -t"$threads" -c"$conns" -d"${warm}s" "${hdr[@]}" "$url" >/dev/null
+  # shellcheck disable=SC2086
+  before=$(cpu_ticks $hop)
   wrk -t"$threads" -c"$conns" -d"${SECS}s" --latency "${hdr[@]}" "$url" > "$WORK/wrk-$name-$conns.txt"
-  python3 - "$name" "$WORK/wrk-$name-$conns.txt" <<'PY'
+  # shellcheck disable=SC2086
+  after=$(cpu_ticks $hop)
+  python3 - "$round" "$name" "$WORK/wrk-$name-$conns.txt" "$((after - before))" "$(getconf CLK_TCK)" "$hop" "$WORK/rows" "$conns" <<'PY'
 import re, sys
-name, path = sys.argv[1], sys.argv[2]
+rnd, name, path, ticks, hz, hop, rows, conns = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], sys.argv[7], sys.argv[8]
 t = open(path).read()
 def ms(v):
     m = re.match(r"([\d.]+)(us|ms|s|m)$", v)
@@ -84,21 +101,51 @@ def ms(v):
 # percentiles from the "Latency Distribution" lines only (the thread stats also end in "...50%")
 p50 = ms(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1)); p99 = ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+total = int(re.search(r"(\d+) requests in", t).group(1))
 errs = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-print(f"| {name} | {rps:,.0f} | {p50:.3f} | {p99:.3f} | {errs.group(1) if errs else 0} |")
+us = ticks / hz / total * 1e6 if hop.strip() else 0.0
+cpu = f"{us:.1f}" if hop.strip() else "–"
+print(f"| {rnd} | {name} | {rps:,.0f} | {p50:.3f} | {p99:.3f} | {cpu} | {errs.group(1) if errs else 0} |")
+with open(rows, "a") as f:
+    f.write(f"{conns}\t{rnd}\t{name}\t{rps}\t{p50}\t{p99}\t{us}\n")
 PY
 }
 HOSTNAME_FORM="8080-$ID.sandbox.localhost"
-for conns in 64 1; do
-  # 64 connections: throughput, each target warmed up first; 1 connection: the latency one request adds.
-  warm=$WARMUP; [ "$conns" = 1 ] && warm=0
-  echo
-  echo "wrk, $conns connection(s), ${SECS}s:"
-  echo "| target | requests/s | p50 ms | p99 ms | non-2xx |"
-  echo "|---|---|---|---|---|"
-  run "direct to pod" "http://$IP:8080/health" "$conns" "$warm"
-  run "nginx → pod" "http://127.0.0.1:18090/health" "$conns" "$warm"
-  run "built-in proxy → pod" "http://127.0.0.1:18081/health" "$conns" "$warm" "$HOSTNAME_FORM"
-done
+NGINX_PIDS="$NGINX_PID $(pgrep -P "$NGINX_PID" | xargs)"
+# targets ROUND CONNECTIONS WARMUP_SECONDS: direct, nginx and the proxy, one after another
+targets() {
+  run "$1" "direct to pod" "http://$IP:8080/health" "$2" "$3" ""
+  run "$1" "nginx → pod" "http://127.0.0.1:18090/health" "$2" "$3" "$NGINX_PIDS"
+  run "$1" "built-in proxy → pod" "http://127.0.0.1:18081/health" "$2" "$3" "$GW" "$HOSTNAME_FORM"
+}
+HEADER="| round | target | requests/s | p50 ms | p99 ms | hop CPU µs/request | non-2xx |
+|---|---|---|---|---|---|---|"
 echo
+echo "wrk, 64 connections, ${SECS}s each, $ROUNDS rounds (after ${WARMUP}s of warm-up load on each target):"
+echo "$HEADER"
+for r in $(seq 1 "$ROUNDS"); do
+  warm=0; [ "$r" = 1 ] && warm=$WARMUP
+  targets "$r" 64 "$warm"
+done
+# One connection: the latency a single request adds.
+echo
+echo "wrk, 1 connection, ${SECS}s:"
+echo "$HEADER"
+targets 1 1 0
+echo
+python3 - "$WORK/rows" <<'PY'
+import statistics, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+def get(conns, name):
+    return {r[1]: (float(r[3]), float(r[6])) for r in rows if r[0] == conns and r[2] == name}
+nginx, proxy = get("64", "nginx → pod"), get("64", "built-in proxy → pod")
+rate = [proxy[k][0] / nginx[k][0] for k in sorted(nginx)]
+cpu = [proxy[k][1] / nginx[k][1] for k in sorted(nginx) if nginx[k][1] > 0]
+print(f"64 connections, median of {len(rate)} rounds: built-in proxy requests/s = {100 * statistics.median(rate):.0f} % of nginx's "
+      f"(rounds: {', '.join(f'{100 * x:.0f} %' for x in rate)}); CPU per request = {100 * statistics.median(cpu):.0f} % of nginx's")
+one = {r[2]: (float(r[4]), float(r[5])) for r in rows if r[0] == "1"}
+dd, nn, pp = one["direct to pod"], one["nginx → pod"], one["built-in proxy → pod"]
+print(f"1 connection, added over direct (p50 / p99 ms): nginx {nn[0] - dd[0]:+.3f} / {nn[1] - dd[1]:+.3f}, "
+      f"built-in proxy {pp[0] - dd[0]:+.3f} / {pp[1] - dd[1]:+.3f}")
+PY
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(java -version 2>&1 | head -1); $(nginx -v 2>&1); $(date -u +%F)"

@@ -22,7 +22,11 @@ public final class GoDuration {
     }
     String s = text.trim();
     if (SECONDS.matcher(s).matches()) {
-      return Duration.ofSeconds(Long.parseLong(s));
+      try {
+        return Duration.ofSeconds(Long.parseLong(s));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("duration '" + text + "' is too long");
+      }
     }
     if (s.startsWith("-")) {
       throw new IllegalArgumentException("negative duration '" + text + "'");
@@ -41,7 +45,12 @@ public final class GoDuration {
       nanos = nanos.add(new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(unitNanos(m.group(2)))));
       pos = m.end();
     }
-    return Duration.ofNanos(nanos.longValueExact());
+    // Go truncates a fraction of a nanosecond ("1.5ns" is 1ns) and refuses what overflows int64.
+    BigDecimal whole = nanos.setScale(0, java.math.RoundingMode.DOWN);
+    if (whole.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
+      throw new IllegalArgumentException("duration '" + text + "' is too long");
+    }
+    return Duration.ofNanos(whole.longValue());
   }
 
   private static long unitNanos(String unit) {

@@ -19,13 +19,14 @@ class GoDurationTest {
     "2h45m, PT2H45M",
     "1us, PT0.000001S",
     "0s, PT0S",
+    "1.5ns, PT0.000000001S",
   })
   void parsesSecondsAndGoSyntax(String text, String iso) {
     assertThat(GoDuration.parse(text)).isEqualTo(Duration.parse(iso));
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"", "  ", "5 minutes", "-5s", "s", "1d", "1m30", "abc"})
+  @ValueSource(strings = {"", "  ", "5 minutes", "-5s", "s", "1d", "1m30", "abc", "99999999999999999999h", "99999999999999999999"})
   void rejectsWhatKubernetesWouldReject(String text) {
     assertThatThrownBy(() -> GoDuration.parse(text)).isInstanceOf(IllegalArgumentException.class);
   }

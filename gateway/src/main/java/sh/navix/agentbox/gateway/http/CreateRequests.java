@@ -184,7 +184,11 @@ final class CreateRequests {
     }
   }
 
-  /** Seconds as a whole number, or a Go duration string; zero or absent means none. */
+  /**
+   * Seconds as a whole number, or a Go duration string; zero or absent means none. Timeouts are
+   * kept on the pod in whole seconds, so a duration must be one: "500ms" would otherwise be stored
+   * as 0, which reads as no timeout at all.
+   */
   static Duration duration(String field, JsonNode v, Duration max) {
     if (v == null || v.isNull()) {
       return null;
@@ -198,8 +202,11 @@ final class CreateRequests {
     } else if (v.isString()) {
       try {
         d = GoDuration.parse(v.asString());
-      } catch (IllegalArgumentException e) {
+      } catch (IllegalArgumentException | ArithmeticException e) {
         throw ApiError.badRequest(field + ": " + e.getMessage());
+      }
+      if (d.getNano() != 0) {
+        throw ApiError.badRequest(field + " must be a whole number of seconds, such as \"1s\" or \"90s\" (got \"" + v.asString() + "\")");
       }
     } else {
       throw ApiError.badRequest(field + " must be a number of seconds or a duration string such as \"90s\" or \"5m\"");

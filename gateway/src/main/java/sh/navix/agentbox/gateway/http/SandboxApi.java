@@ -8,7 +8,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.client.WebClient;
@@ -418,16 +417,11 @@ public final class SandboxApi {
   /** A new idle timeout for a live sandbox, counted from now (as if it had just been active). */
   private void setTimeout(RoutingContext ctx) {
     String id = sandboxId(ctx);
-    JsonObject body;
-    try {
-      body = ctx.body().asJsonObject();
-    } catch (io.vertx.core.json.DecodeException e) {
+    sh.navix.agentbox.api.model.SetTimeoutRequest body = parse(ctx, sh.navix.agentbox.api.model.SetTimeoutRequest.class);
+    if (body == null || body.timeout() == null) {
       throw ApiError.badRequest("the body must be {\"timeout\": <seconds or duration>}");
     }
-    if (body == null || !body.containsKey("timeout") || body.size() != 1) {
-      throw ApiError.badRequest("the body must be {\"timeout\": <seconds or duration>}");
-    }
-    Duration timeout = CreateRequests.duration("timeout", Json.mapper().readTree(body.encode()).get("timeout"), CreateRequests.MAX_IDLE_TIMEOUT);
+    Duration timeout = CreateRequests.duration("timeout", body.timeout(), CreateRequests.MAX_IDLE_TIMEOUT);
     livePod(id).compose(found -> {
           Optional<Pod> pod = found.filter(p -> Pods.inPhase(p, SandboxPhase.RUNNING) || Pods.inPhase(p, SandboxPhase.STARTING));
           if (pod.isEmpty()) {

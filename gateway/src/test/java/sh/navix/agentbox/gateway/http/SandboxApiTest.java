@@ -356,6 +356,12 @@ class SandboxApiTest {
       "{\"poolName\":\"demo\",\"idleTimeout\":\"5 minutes\"}",
       "{\"poolName\":\"demo\",\"idleTimeout\":-3}",
       "{\"poolName\":\"demo\",\"startupTimeout\":\"2h\"}",
+      // timeouts are kept in whole seconds: "500ms" must not become 0, which means none
+      "{\"poolName\":\"demo\",\"idleTimeout\":\"500ms\"}",
+      "{\"poolName\":\"demo\",\"startupTimeout\":\"1.5s\"}",
+      "{\"poolName\":\"demo\",\"idleTimeout\":\"1.5ns\"}",
+      "{\"poolName\":\"demo\",\"idleTimeout\":\"99999999999999999999h\"}",
+      "{\"poolName\":\"demo\",\"idleTimeout\":\"99999999999999999999\"}",
       "{\"poolName\":\"Demo_Pool\"}",
       "{\"poolName\":\"demo\",\"namespace\":\"-x\"}",
       "{\"poolName\":\"demo\",\"image\":\"has space\"}",
@@ -377,7 +383,12 @@ class SandboxApiTest {
     assertThat(call("POST", "/v1/sandboxes", "").statusCode()).isEqualTo(400);
     assertThat(call("GET", "/v1/sandboxes?limit=0", null).statusCode()).isEqualTo(400);
     assertThat(call("GET", "/v1/sandboxes?status=Sleeping", null).statusCode()).isEqualTo(400);
-    assertThat(call("PUT", "/v1/sandboxes/abc/timeout", "{\"timeout\":\"soon\"}").statusCode()).isEqualTo(400);
+    for (String body : new String[] {"{\"timeout\":\"soon\"}", "{\"timeout\":\"500ms\"}", "{\"timeout\":\"1.5ns\"}",
+        "{\"timeout\":\"99999999999999999999h\"}", "[]", "5", "\"x\"", "null", "{}", "{\"timeout\":60,\"extra\":1}", "not json"}) {
+      HttpResponse<String> r = call("PUT", "/v1/sandboxes/abc/timeout", body);
+      assertThat(r.statusCode()).as("PUT /timeout " + body).isEqualTo(400);
+      assertThat(json(r).getString("error")).as("PUT /timeout " + body).isNotBlank();
+    }
     assertThat(idle("demo")).as("no pod was claimed by bad requests").isEqualTo(before);
     assertThat(admin.pods().inNamespace("default").withLabel(Labels.SANDBOX_POOL, "demo").list().getItems().stream()
         .filter(p -> Pods.inPhase(p, sh.navix.agentbox.api.crd.SandboxPhase.STARTING)).count()).isZero();

@@ -83,7 +83,8 @@ public final class Lifecycle {
     String idle = pool.map(WarmPods::idleImage).orElse(Pods.specImage(p));
     SandboxStopReason effective = phase == SandboxPhase.STARTING && reason == SandboxStopReason.Released ? SandboxStopReason.Canceled : reason;
     Pod released = PodTransitions.canRecycleInPlace(p, idle)
-        ? PodTransitions.release(p, effective, failureReason, failureMessage, idle, clock.instant())
+        ? PodTransitions.release(p, effective, failureReason, failureMessage, idle, pool.map(WarmPods::templateImages).orElse(Map.of()),
+            clock.instant())
         : PodTransitions.markStopped(p, effective, failureReason, failureMessage, clock.instant());
     return writer.update(released).onSuccess(x -> {
       transition(phase, SandboxPhase.STOPPING.wire());

@@ -105,8 +105,9 @@ public final class PhaseReconciler extends VerticleBase {
 
   /**
    * stopping → idle only on a fresh container running the idle image: the release must have
-   * swapped the image and the container id must differ from the one the sandbox used. A pod whose
-   * image was never swapped (the sandbox ran the idle image) is removed instead.
+   * swapped the image and the container id must differ from the one the sandbox used; every other
+   * container the release swapped back must be up on its image again. A pod whose image was never
+   * swapped (the sandbox ran the idle image) is removed instead.
    */
   private Future<?> stopping(Pod p) {
     Optional<String> idle = lifecycle.idleImage(p);
@@ -116,7 +117,8 @@ public final class PhaseReconciler extends VerticleBase {
     }
     String usedContainer = Pods.annotation(p, Annotations.CONTAINER_ID);
     String current = Pods.containerId(p);
-    if (!Pods.runsReady(p, idle.get()) || current == null || Objects.equals(current, usedContainer)) {
+    if (!Pods.runsReady(p, idle.get()) || !Pods.allContainersRunSpecImages(p) || current == null
+        || Objects.equals(current, usedContainer)) {
       return Future.succeededFuture();
     }
     return lifecycle.record(p)

@@ -89,6 +89,17 @@ public final class WarmPods {
     return pool.getSpec().getTemplate().getSpec().getContainers().get(0).getImage();
   }
 
+  /** Container name → image in the pool's template: what each container of a warm pod runs (the first aside, see {@link #idleImage}). */
+  public static Map<String, String> templateImages(SandboxPool pool) {
+    Map<String, String> images = new HashMap<>();
+    for (io.fabric8.kubernetes.api.model.Container c : pool.getSpec().getTemplate().getSpec().getContainers()) {
+      if (c.getName() != null && c.getImage() != null) {
+        images.put(c.getName(), c.getImage());
+      }
+    }
+    return images;
+  }
+
   private static PodCreationImagePolicy creationImagePolicy(SandboxPool pool) {
     PodCreationImagePolicy p = pool.getSpec().getPodCreationImagePolicy();
     return p == null ? PodCreationImagePolicy.IdleImage : p;

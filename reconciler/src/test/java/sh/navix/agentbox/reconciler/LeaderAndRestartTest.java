@@ -102,7 +102,7 @@ class LeaderAndRestartTest extends ReconcilerTestBase {
     claim(b, "sbxrestartb", "example/sandbox:3", null, null);
     Pod running = pod(a.getMetadata().getName());
     admin.pods().inNamespace("default").resource(
-        PodTransitions.release(running, SandboxStopReason.Released, null, null, "example/idle:1", Instant.now())).update();
+        PodTransitions.release(running, SandboxStopReason.Released, null, null, "example/idle:1", java.util.Map.of(), Instant.now())).update();
     first.kill();
 
     try (Process second = new Process("gw-r2", gwHome)) {

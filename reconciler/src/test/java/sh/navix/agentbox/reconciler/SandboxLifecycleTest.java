@@ -2,11 +2,17 @@ package sh.navix.agentbox.reconciler;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +25,9 @@ import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.Finalizers;
 import sh.navix.agentbox.api.crd.Labels;
 import sh.navix.agentbox.api.crd.SandboxPhase;
+import sh.navix.agentbox.api.crd.SandboxTemplate;
+import sh.navix.agentbox.api.crd.SandboxTemplateSpec;
+import sh.navix.agentbox.api.lifecycle.PodTransitions;
 import sh.navix.agentbox.api.lifecycle.Pods;
 import sh.navix.agentbox.api.model.Sandbox;
 import sh.navix.agentbox.api.model.SandboxStatus;
@@ -122,6 +131,48 @@ class SandboxLifecycleTest extends ReconcilerTestBase {
     assertThat(record.startedAt()).isNotNull();
     assertThat(record.terminatedAt()).isNotNull();
     assertThat(record.recycledAt()).isNotNull();
+  }
+
+  /**
+   * A sandbox may swap any container's image (containerImages); its release sets each one back,
+   * so the next sandbox on the pod gets the template's sidecar, restarted, not this one's.
+   */
+  @Test
+  void aSidecarTheSandboxSwappedGoesBackToTheTemplateImageOnRelease() throws Exception {
+    SandboxTemplate two = new SandboxTemplate();
+    two.setMetadata(new ObjectMetaBuilder().withName("two").build());
+    SandboxTemplateSpec spec = new SandboxTemplateSpec();
+    spec.setVersion("v1");
+    spec.setIdleImage("example/idle:1");
+    spec.setTemplate(new PodTemplateSpecBuilder().withNewSpec()
+        .addNewContainer().withName("sandbox").withImage("example/sandbox:1").addNewPort().withName("http").withContainerPort(8080).endPort()
+        .endContainer()
+        .addNewContainer().withName("side").withImage("example/side:1").endContainer()
+        .endSpec().build());
+    two.setSpec(spec);
+    admin.resource(two).create();
+    pool("sidecar", "two", 1, null);
+    Pod idle = awaitIdleReady("sidecar", 1).get(0);
+    String name = idle.getMetadata().getName();
+
+    Pod claimed = PodTransitions.claim(idle, new PodTransitions.ClaimSpec("sbxside1",
+        Map.of("sandbox", "example/sandbox:2", "side", "example/side:2"), Map.of(), Map.of(), Map.of(), null, null, List.of(),
+        null, null, Instant.now()));
+    admin.pods().inNamespace("default").resource(claimed).update();
+    Pod run = awaitPod(name, "running with both images", p -> Pods.inPhase(p, SandboxPhase.RUNNING)
+        && "example/side:2".equals(status(p, "side").getImage()));
+    gateway.vertx.eventBus().request(Bus.RELEASE, gateway.release("sbxside1")).await(10, TimeUnit.SECONDS);
+
+    Pod recycled = awaitPod(name, "idle again", p -> Pods.inPhase(p, SandboxPhase.IDLE) && Pods.ready(p));
+    Container side = recycled.getSpec().getContainers().stream().filter(c -> c.getName().equals("side")).findFirst().orElseThrow();
+    assertThat(side.getImage()).as("the sidecar's image in the spec").isEqualTo("example/side:1");
+    assertThat(status(recycled, "side").getImage()).as("the image the sidecar runs").isEqualTo("example/side:1");
+    assertThat(status(recycled, "side").getContainerID()).as("the sidecar restarted").isNotEqualTo(status(run, "side").getContainerID());
+    assertThat(Pods.specImage(recycled)).isEqualTo("example/idle:1");
+  }
+
+  private static ContainerStatus status(Pod p, String container) {
+    return p.getStatus().getContainerStatuses().stream().filter(s -> s.getName().equals(container)).findFirst().orElseThrow();
   }
 
   @Test

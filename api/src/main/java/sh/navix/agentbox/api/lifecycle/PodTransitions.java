@@ -124,17 +124,27 @@ public final class PodTransitions {
 
   /**
    * starting/running → stopping: stop reason, termination time, the images that ran and the
-   * container id, and the first container's image set back to {@code idleImage}, which restarts
-   * the container clean. Only valid when {@link #canRecycleInPlace}; otherwise the pod must be
-   * deleted, since nothing would reset its container.
+   * container id, and every container set back to its warm image, which restarts it clean: the
+   * first to {@code idleImage}, the others to the pool template's image for them
+   * ({@code templateImages}, container name → image), so that a sidecar the sandbox swapped with
+   * {@code containerImages} does not carry its image and state over to the next sandbox. Only
+   * valid when {@link #canRecycleInPlace}; otherwise the pod must be deleted, since nothing would
+   * reset its first container.
    */
   public static Pod release(Pod live, SandboxStopReason reason, String failureReason, String failureMessage,
-      String idleImage, Instant now) {
+      String idleImage, Map<String, String> templateImages, Instant now) {
     if (!canRecycleInPlace(live, idleImage)) {
       throw new IllegalStateException("pod " + Pods.name(live) + " already runs the idle image: delete it instead");
     }
     Pod p = markStopped(live, reason, failureReason, failureMessage, now);
-    p.getSpec().getContainers().get(0).setImage(idleImage);
+    List<Container> containers = p.getSpec().getContainers();
+    containers.get(0).setImage(idleImage);
+    for (Container c : containers.subList(1, containers.size())) {
+      String warm = templateImages.get(c.getName());
+      if (warm != null && !warm.equals(c.getImage())) {
+        c.setImage(warm);
+      }
+    }
     return p;
   }
 

@@ -102,6 +102,25 @@ public final class Pods {
         .isPresent();
   }
 
+  /**
+   * Every container runs the image its spec names, ready: after an in-place image change the
+   * kubelet reports the new image only once the restarted container is up.
+   */
+  public static boolean allContainersRunSpecImages(Pod p) {
+    if (!ready(p) || p.getStatus().getContainerStatuses() == null) {
+      return false;
+    }
+    for (io.fabric8.kubernetes.api.model.Container c : p.getSpec().getContainers()) {
+      boolean up = p.getStatus().getContainerStatuses().stream()
+          .anyMatch(s -> c.getName().equals(s.getName()) && c.getImage().equals(s.getImage()) && Boolean.TRUE.equals(s.getReady())
+              && s.getState() != null && s.getState().getRunning() != null);
+      if (!up) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** The runtime container id of the first container, e.g. containerd://abc. */
   public static String containerId(Pod p) {
     return firstContainerStatus(p).map(ContainerStatus::getContainerID).orElse(null);

@@ -69,7 +69,7 @@ class PodTransitionsTest {
   @Test
   void releaseRecordsWhatRanAndSwapsBackToTheIdleImage() {
     Pod running = PodTransitions.running(claimed(), NOW);
-    Pod stopping = PodTransitions.release(running, SandboxStopReason.Released, "IdleTimeout", "quiet", "idle:1", NOW);
+    Pod stopping = PodTransitions.release(running, SandboxStopReason.Released, "IdleTimeout", "quiet", "idle:1", Map.of(), NOW);
     assertThat(stopping.getMetadata().getLabels()).containsEntry(Labels.SANDBOX_PHASE, "stopping");
     assertThat(stopping.getMetadata().getAnnotations())
         .containsEntry(Annotations.STOP_REASON, "Released")
@@ -85,7 +85,7 @@ class PodTransitionsTest {
     Pod onIdle = PodTransitions.claim(idlePod(), new PodTransitions.ClaimSpec("sbx2", Map.of(), null, null, null, null, null,
         null, null, null, NOW));
     assertThat(PodTransitions.canRecycleInPlace(onIdle, "idle:1")).isFalse();
-    assertThatThrownBy(() -> PodTransitions.release(onIdle, SandboxStopReason.Released, null, null, "idle:1", NOW))
+    assertThatThrownBy(() -> PodTransitions.release(onIdle, SandboxStopReason.Released, null, null, "idle:1", Map.of(), NOW))
         .isInstanceOf(IllegalStateException.class);
     assertThat(PodTransitions.markStopped(onIdle, SandboxStopReason.Released, null, null, NOW).getMetadata().getLabels())
         .containsEntry(Labels.SANDBOX_PHASE, "stopping");
@@ -93,7 +93,7 @@ class PodTransitionsTest {
 
   @Test
   void recycledRemovesEverySandboxScopedKeyAndNothingElse() {
-    Pod stopping = PodTransitions.release(PodTransitions.running(claimed(), NOW), SandboxStopReason.Released, null, null, "idle:1", NOW);
+    Pod stopping = PodTransitions.release(PodTransitions.running(claimed(), NOW), SandboxStopReason.Released, null, null, "idle:1", Map.of(), NOW);
     Pod idle = PodTransitions.recycled(stopping);
     assertThat(idle.getMetadata().getLabels()).containsOnly(
         Map.entry(Labels.SANDBOX_POOL, "p"), Map.entry(Labels.SANDBOX_PHASE, "idle"),

@@ -130,6 +130,7 @@ public final class ClaimScheduler extends VerticleBase {
     conflicts = Counter.builder("agentbox_claim_conflicts_total")
         .description("Claims that lost a compare-and-swap race and took another pod").register(registry);
     consumers.add(vertx.eventBus().<Bus.ClaimRequest>consumer(Bus.CLAIM, this::onClaim));
+    consumers.add(vertx.eventBus().<Bus.ClaimCancel>consumer(Bus.CLAIM_CANCEL, m -> cancel(m.body().sandboxId())));
     consumers.add(vertx.eventBus().<Bus.PodChanged>consumer(Bus.POD_CHANGED, m -> {
       forgetIfCaughtUp(m.body().namespace(), m.body().podName());
       PoolQueue q = queues.get(m.body().namespace() + "/" + m.body().poolName());
@@ -193,6 +194,25 @@ public final class ClaimScheduler extends VerticleBase {
     drain(q);
   }
 
+  /**
+   * The client of a queued create went away: its request leaves the queue and claims nothing. One
+   * whose claim write is already in flight finishes (never abandoned half-way); its caller
+   * releases the sandbox it got.
+   */
+  private void cancel(String sandboxId) {
+    for (PoolQueue q : queues.values()) {
+      for (Waiter w : q.waiting) {
+        if (w.request.sandboxId().equals(sandboxId) && !w.inFlight && !w.done) {
+          q.waiting.remove(w);
+          registry.timer("agentbox_claim_seconds", "outcome", "client_gone").record(Duration.ofNanos(System.nanoTime() - w.started));
+          LOG.info("create of sandbox {} in pool {} dropped from the queue: its client went away", sandboxId, q.key());
+          finish(w, new Bus.ClaimReply(null, ApiError.conflict("the client went away before a pod was free", null)));
+          return;
+        }
+      }
+    }
+  }
+
   /** The cache shows a newer version of the pod (or none): what was known to be stale is no longer needed. */
   private void forgetIfCaughtUp(String namespace, String podName) {
     String key = namespace + "/" + podName;
@@ -225,6 +245,15 @@ public final class ClaimScheduler extends VerticleBase {
   /** Hands idle pods to waiters in queue order, several writes at once, each to a different pod. */
   private void drain(PoolQueue q) {
     while (!q.waiting.isEmpty() && q.inFlight < options.maxInFlightPerPool) {
+      Waiter head = q.waiting.peekFirst();
+      Optional<Pod> held = cache.podBySandboxId(head.request.sandboxId());
+      if (held.isPresent()) {
+        // Claimed meanwhile by another request for the same sandbox (an idempotent retry sent to
+        // another replica while this one waited): the same sandbox, never a second pod.
+        q.waiting.pollFirst();
+        finish(head, new Bus.ClaimReply(SandboxRecords.of(held.get(), SandboxRecords.liveStatus(held.get()), null, null), null));
+        continue;
+      }
       Pod pod = pick(q);
       if (pod == null) {
         return; // woken again by the next pod event of this pool

@@ -193,6 +193,47 @@ class ConcurrentClaimsTest {
   }
 
   /**
+   * The same sandbox asked of two replicas (an idempotent retry sent to another replica while the
+   * first request waited): a request waiting in one replica's queue while another replica claims
+   * its sandbox answers with that claim when its queue is next served, never with a second pod.
+   */
+  @Test
+  void aQueuedRequestWhoseSandboxAnotherReplicaClaimedGetsThatClaim() throws Exception {
+    KubernetesClient admin = cluster.client();
+    createPool(admin, "twice", 2);
+    Replica a = replicas.get(0);
+    Replica b = replicas.get(1);
+    await("2 claimable pods in the replicas' caches", Duration.ofSeconds(30), () -> a.cache.pods("default", "twice", SandboxPhase.IDLE)
+        .stream().filter(Pods::claimable).count() == 2 && b.cache.pods("default", "twice", SandboxPhase.IDLE).size() == 2 ? true : null);
+    // This replica sees no idle pod yet (its view lags), so its request waits in the queue.
+    ClusterCache view = overriding(b.cache, (method, args) -> method.equals("pods") && args != null && args.length == 3
+        && "twice".equals(args[1]) && args[2] == SandboxPhase.IDLE ? List.of() : PASS);
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    Vertx lagging = schedulerOn(view, b.client, registry);
+    try {
+      CreateSandboxInput in = new CreateSandboxInput("twice", "default", "example/idle:1", null, null, null, null, null, null, null, null, null);
+      Future<Bus.ClaimReply> waiting = lagging.eventBus().<Bus.ClaimReply>request(Bus.CLAIM, new Bus.ClaimRequest("twicekey", in,
+          Duration.ofSeconds(3)), new DeliveryOptions().setSendTimeout(30_000)).map(m -> m.body());
+      await("the request waits in the queue", Duration.ofSeconds(10), () -> {
+        var g = registry.find("agentbox_claim_queue_length").tag("pool", "twice").gauge();
+        return g != null && g.value() == 1 ? true : null;
+      });
+      Bus.ClaimReply first = a.claim("twicekey", "twice", Duration.ofSeconds(5)).await(30, TimeUnit.SECONDS);
+      assertThat(first.error()).isNull();
+      await("the claim in the lagging replica's cache", Duration.ofSeconds(10), () -> b.cache.podBySandboxId("twicekey").orElse(null));
+      // Another create on the lagging replica serves its queue again.
+      claim(lagging, "twicetrigger", "twice");
+
+      Bus.ClaimReply second = waiting.await(30, TimeUnit.SECONDS);
+      assertThat(second.error()).as("the waiting request's answer").isNull();
+      assertThat(second.sandbox().podName()).isEqualTo(first.sandbox().podName());
+      assertThat(admin.pods().inNamespace("default").withLabel(Labels.SANDBOX_ID, "twicekey").list().getItems()).hasSize(1);
+    } finally {
+      lagging.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
    * While a watch reconnects (the API server ends watches every few minutes) the cache is filled
    * but not watching: claims go on. Only a cache that never listed refuses them, with 503.
    */

@@ -19,6 +19,11 @@ public final class Bus {
 
   /** Request/reply, API to scheduler: {@link ClaimRequest} → {@link ClaimReply} (a sandbox, or the error to answer). */
   public static final String CLAIM = "agentbox.claim";
+  /**
+   * Send, API to scheduler: {@link ClaimCancel}, the client of a create went away while its
+   * request waited in the queue; it is dropped there and claims nothing.
+   */
+  public static final String CLAIM_CANCEL = "agentbox.claim.cancel";
   /** Request/reply, API and timeouts to the lifecycle writer: {@link ReleaseRequest} → {@link Sandbox}. */
   public static final String RELEASE = "agentbox.release";
   /** Publish, cache to scheduler and reconcilers: {@link PodChanged}. */
@@ -33,6 +38,9 @@ public final class Bus {
    * the pool's FIFO queue.
    */
   public record ClaimRequest(String sandboxId, CreateSandboxInput input, Duration waitBudget) {}
+
+  /** Drop the queued claim for {@code sandboxId}: nobody is left to answer. */
+  public record ClaimCancel(String sandboxId) {}
 
   /** The outcome of a claim: the sandbox (Starting), or the error the caller gets (with its detail). */
   public record ClaimReply(Sandbox sandbox, sh.navix.agentbox.api.model.ApiError error) {}
@@ -51,7 +59,7 @@ public final class Bus {
   public record SandboxRunning(Sandbox sandbox) {}
 
   private static final List<Class<?>> MESSAGE_TYPES =
-      List.of(ClaimRequest.class, ClaimReply.class, ReleaseRequest.class, PodChanged.class, PoolChanged.class, SandboxRunning.class, Sandbox.class);
+      List.of(ClaimRequest.class, ClaimCancel.class, ClaimReply.class, ReleaseRequest.class, PodChanged.class, PoolChanged.class, SandboxRunning.class, Sandbox.class);
 
   /**
    * Registers pass-by-reference codecs for the message types, so they travel without

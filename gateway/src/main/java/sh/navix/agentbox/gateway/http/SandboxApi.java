@@ -54,6 +54,7 @@ import tools.jackson.core.JacksonException;
  * store, never from a LIST against the API server.
  */
 public final class SandboxApi {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SandboxApi.class);
   /** Largest accepted request body. */
   public static final long MAX_BODY = 256 * 1024;
   static final Set<String> ALL_STATUSES = Set.of(SandboxStatus.STARTING, SandboxStatus.RUNNING, SandboxStatus.STOPPING,
@@ -129,10 +130,26 @@ public final class SandboxApi {
     } else {
       id = CreateRequests.newSandboxId();
     }
+    if (key == null) {
+      // A client that goes away while its create waits for a pod must not leave a sandbox nobody
+      // knows the id of: the queued request is dropped. (With an Idempotency-Key the client can
+      // retry and find it, so that one is kept.)
+      ctx.response().closeHandler(x -> vertx.eventBus().send(Bus.CLAIM_CANCEL, new Bus.ClaimCancel(id)));
+    }
     Future<Sandbox> created = key == null ? claim(id, v) : idempotent(id, v);
     created
         .compose(s -> v.waitForRunning() && SandboxStatus.STARTING.equals(s.status()) ? awaitRunning(s, v) : Future.succeededFuture(s))
-        .onSuccess(s -> respond(ctx, 201, Map.of("sandbox", s)))
+        .onSuccess(s -> {
+          if (key == null && ctx.response().closed()) {
+            // The claim was already being written when the client left: release what it got.
+            LOG.info("sandbox {} on pod {}/{}: its client went away before the answer; releasing it", id, s.namespace(), s.podName());
+            find(id).compose(f -> f.live().isEmpty() ? Future.succeededFuture()
+                    : vertx.eventBus().request(Bus.RELEASE, new Bus.ReleaseRequest(s.namespace(), id, "Canceled", "ClientGone")))
+                .onFailure(e -> LOG.warn("sandbox {}: release after its client went away failed: {}", id, e.toString()));
+            return;
+          }
+          respond(ctx, 201, Map.of("sandbox", s));
+        })
         .onFailure(e -> fail(ctx, e));
   }
 

@@ -332,6 +332,32 @@ class SandboxApiTest {
     call("DELETE", "/v1/sandboxes/" + raced, null);
   }
 
+  /**
+   * A client that gives up while its create waits for a pod (its connection closes) leaves nothing
+   * behind: the request leaves the queue, and the pod that frees up next goes to the next request,
+   * not to a sandbox whose id nobody has.
+   */
+  @Test
+  void aCreateWhoseClientLeftWhileItWaitedClaimsNothing() throws Exception {
+    pool("gone", 1);
+    String holder = json(call("POST", "/v1/sandboxes", "{\"poolName\":\"gone\",\"image\":\"agentbox/sandbox:dev\",\"waitForRunning\":true}"))
+        .getJsonObject("sandbox").getString("sandboxId");
+    String body = "{\"poolName\":\"gone\",\"image\":\"agentbox/sandbox:dev\",\"waitTimeoutSeconds\":120}";
+    try (java.net.Socket client = new java.net.Socket("127.0.0.1", gateway.apiPort())) {
+      client.getOutputStream().write(("POST /v1/sandboxes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
+          + body.length() + "\r\n\r\n" + body).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      client.getOutputStream().flush();
+      await("the create waits in the queue", Duration.ofSeconds(10), () -> queueLength("gone") == 1 ? true : null);
+    }
+    await("the queue empties once its client has gone", Duration.ofSeconds(10), () -> queueLength("gone") == 0 ? true : null);
+
+    assertThat(call("DELETE", "/v1/sandboxes/" + holder, null).statusCode()).isEqualTo(202);
+    await("the pod idle again", Duration.ofSeconds(30), () -> idle("gone") == 1 ? true : null);
+    HttpResponse<String> next = call("POST", "/v1/sandboxes", "{\"poolName\":\"gone\",\"waitTimeoutSeconds\":10}");
+    assertThat(next.statusCode()).as(next.body()).isEqualTo(201);
+    call("DELETE", "/v1/sandboxes/" + json(next).getJsonObject("sandbox").getString("sandboxId"), null);
+  }
+
   @Test
   void unknownPoolIs404WithTheAvailablePools() throws Exception {
     HttpResponse<String> r = call("POST", "/v1/sandboxes", "{\"poolName\":\"nope\"}");

@@ -29,6 +29,8 @@ import sh.navix.agentbox.api.model.Sandbox;
  */
 public final class Lifecycle {
   private static final Logger LOG = LoggerFactory.getLogger(Lifecycle.class);
+  /** Failure reason of a second pod released because another one holds its sandbox. */
+  static final String DUPLICATE_CLAIM = "DuplicateClaim";
 
   private final ClusterCache cache;
   private final PodWriter writer;
@@ -93,6 +95,16 @@ public final class Lifecycle {
     });
   }
 
+  /**
+   * Releases {@code p}, a second pod holding {@code keeper}'s sandbox, as it would any release,
+   * except that the sandbox lives on: no history record is written for it.
+   */
+  public Future<Pod> releaseDuplicate(Pod p, Pod keeper) {
+    LOG.warn("sandbox {} is held by pods {} and {}: releasing {}, which was claimed later", Pods.sandboxId(p), PodWriter.key(keeper),
+        PodWriter.key(p), PodWriter.key(p));
+    return release(p, SandboxStopReason.Canceled, DUPLICATE_CLAIM, "sandbox " + Pods.sandboxId(p) + " lives on pod " + PodWriter.key(keeper));
+  }
+
   /** Marks a pod failed with the observed failure; the phase reconciler then finishes it. */
   public Future<Pod> fail(Pod p, Pods.PodFailure failure) {
     SandboxPhase from = Pods.phase(p).orElse(null);
@@ -103,9 +115,12 @@ public final class Lifecycle {
     });
   }
 
-  /** Writes the terminal record of the sandbox a pod holds (none for an unclaimed pod). */
+  /**
+   * Writes the terminal record of the sandbox a pod holds (none for an unclaimed pod, nor for a
+   * duplicate holder released while the sandbox lives on another pod).
+   */
   public Future<Void> record(Pod p) {
-    if (Pods.sandboxId(p) == null) {
+    if (Pods.sandboxId(p) == null || DUPLICATE_CLAIM.equals(Pods.annotation(p, Annotations.FAILURE_REASON))) {
       return Future.succeededFuture();
     }
     Sandbox record = SandboxRecords.terminal(p, clock.instant());

@@ -5,6 +5,9 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -84,11 +87,36 @@ public final class PhaseReconciler extends VerticleBase {
     if (failure.isPresent()) {
       return lifecycle.fail(p, failure.get());
     }
+    Optional<Pod> keeper = duplicateOf(p, phase);
+    if (keeper.isPresent()) {
+      return lifecycle.releaseDuplicate(p, keeper.get());
+    }
     return switch (phase) {
       case STARTING -> starting(p);
       case STOPPING -> stopping(p);
       default -> Future.succeededFuture();
     };
+  }
+
+  /**
+   * Two replicas that claim for the same sandbox at the same moment (an idempotent retry sent to
+   * both) each get a pod. One sandbox must live on one pod: the one claimed first (then by name)
+   * keeps it; this returns it when {@code p} is another holder, which is then released.
+   */
+  private Optional<Pod> duplicateOf(Pod p, SandboxPhase phase) {
+    String id = Pods.sandboxId(p);
+    if (id == null || (phase != SandboxPhase.STARTING && phase != SandboxPhase.RUNNING)) {
+      return Optional.empty();
+    }
+    List<Pod> holders = lifecycle.cache().podsBySandboxId(id).stream()
+        .filter(h -> !Pods.deleting(h) && (Pods.inPhase(h, SandboxPhase.STARTING) || Pods.inPhase(h, SandboxPhase.RUNNING)))
+        .toList();
+    if (holders.size() < 2) {
+      return Optional.empty();
+    }
+    Pod first = holders.stream().min(Comparator.<Pod, Instant>comparing(h -> Pods.time(h, Annotations.CLAIMED_AT).orElse(Instant.MAX))
+        .thenComparing(PodWriter::key)).orElseThrow();
+    return PodWriter.key(first).equals(PodWriter.key(p)) ? Optional.empty() : Optional.of(first);
   }
 
   private Future<?> starting(Pod p) {

@@ -7,7 +7,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import java.time.Duration;
-import java.util.Optional;
+import java.util.List;
 import sh.navix.agentbox.api.bus.Bus;
 import sh.navix.agentbox.api.cache.PodEventWaits;
 import sh.navix.agentbox.api.crd.SandboxStopReason;
@@ -23,6 +23,7 @@ import sh.navix.agentbox.api.model.ApiError;
  * unknown id fails with 404.
  */
 public final class ReleaseVerticle extends VerticleBase {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ReleaseVerticle.class);
   static final int ATTEMPTS = 5;
   /** Longest wait for the cache to show a pod newer than the one a release lost on; then it retries anyway. */
   static final Duration NEWER_VERSION_WAIT = Duration.ofSeconds(1);
@@ -60,18 +61,29 @@ public final class ReleaseVerticle extends VerticleBase {
   }
 
   Future<sh.navix.agentbox.api.model.Sandbox> release(Bus.ReleaseRequest r, int attempts) {
-    Optional<Pod> pod = lifecycle.cache().podBySandboxId(r.sandboxId())
-        .filter(p -> r.namespace() == null || r.namespace().equals(Pods.namespace(p)));
-    if (pod.isEmpty()) {
+    List<Pod> holders = lifecycle.cache().podsBySandboxId(r.sandboxId()).stream()
+        .filter(p -> r.namespace() == null || r.namespace().equals(Pods.namespace(p)))
+        .toList();
+    if (holders.isEmpty()) {
       return Future.failedFuture(ApiError.notFound("sandbox " + r.sandboxId() + " not found"));
     }
-    Pod p = pod.get();
+    // Two holders only after a claim race between replicas (the leader is about to release the
+    // later one): a release ends the sandbox on both, whichever the leader would have kept.
+    holders.stream().skip(1).forEach(other -> release(other, r, attempts)
+        .onFailure(e -> LOG.warn("sandbox {}: release of its second pod {} failed: {}", r.sandboxId(), Pods.name(other), e.toString())));
+    return release(holders.get(0), r, attempts);
+  }
+
+  private Future<sh.navix.agentbox.api.model.Sandbox> release(Pod p, Bus.ReleaseRequest r, int attempts) {
     SandboxStopReason reason = r.reason() == null ? SandboxStopReason.Released : SandboxStopReason.valueOf(r.reason());
     return lifecycle.release(p, reason, r.failureReason(), null)
         .map(released -> SandboxRecords.of(released, SandboxRecords.liveStatus(released), null, null))
         .recover(e -> {
           if (KubeErrors.conflict(e) && attempts > 1) {
-            return cacheMovesPast(p).compose(v -> release(r, attempts - 1));
+            return cacheMovesPast(p).compose(v -> lifecycle.cache().pod(Pods.namespace(p), Pods.name(p))
+                .filter(now -> r.sandboxId().equals(Pods.sandboxId(now)))
+                .map(now -> release(now, r, attempts - 1))
+                .orElseGet(() -> release(r, attempts - 1)));
           }
           return Future.failedFuture(e);
         });

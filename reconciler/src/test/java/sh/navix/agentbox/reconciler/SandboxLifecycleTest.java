@@ -171,6 +171,35 @@ class SandboxLifecycleTest extends ReconcilerTestBase {
     assertThat(Pods.specImage(recycled)).isEqualTo("example/idle:1");
   }
 
+  /**
+   * Two replicas that claim for one sandbox at the same moment (an idempotent retry sent to both)
+   * each get a pod: the leader keeps the sandbox on the pod claimed first and recycles the other,
+   * and the sandbox lives on (no record of it ending).
+   */
+  @Test
+  void aSandboxClaimedOnTwoPodsKeepsTheFirstAndTheOtherGoesBackToIdle() throws Exception {
+    pool("dup", "life", 2, null);
+    List<Pod> idle = awaitIdleReady("dup", 2);
+    Pod one = claim(idle.get(0), "sbxdup1", "example/sandbox:2", null, null);
+    Pod two = claim(idle.get(1), "sbxdup1", "example/sandbox:2", null, null);
+    // The rule: the earlier claim time, then the lower namespace/name.
+    java.util.Comparator<Pod> order = java.util.Comparator.<Pod, Instant>comparing(p -> Pods.time(p, Annotations.CLAIMED_AT).orElseThrow())
+        .thenComparing(p -> p.getMetadata().getNamespace() + "/" + p.getMetadata().getName());
+    Pod keeper = order.compare(one, two) <= 0 ? one : two;
+    Pod other = keeper == one ? two : one;
+
+    awaitPod(other.getMetadata().getName(), "the second holder idle again", p -> Pods.inPhase(p, SandboxPhase.IDLE) && Pods.ready(p));
+    Pod kept = awaitPod(keeper.getMetadata().getName(), "the first holder running", p -> Pods.inPhase(p, SandboxPhase.RUNNING));
+    assertThat(Pods.sandboxId(kept)).isEqualTo("sbxdup1");
+    assertThat(admin.pods().inNamespace("default").withLabel(Labels.SANDBOX_ID, "sbxdup1").list().getItems()).hasSize(1);
+    assertThat(gateway.record("sbxdup1")).as("the sandbox has not ended").isNull();
+
+    gateway.vertx.eventBus().request(Bus.RELEASE, gateway.release("sbxdup1")).await(10, TimeUnit.SECONDS);
+    Sandbox record = await("history record", Duration.ofSeconds(10), () -> gateway.record("sbxdup1"));
+    assertThat(record.status()).isEqualTo(SandboxStatus.COMPLETED);
+    assertThat(record.podName()).isEqualTo(keeper.getMetadata().getName());
+  }
+
   private static ContainerStatus status(Pod p, String container) {
     return p.getStatus().getContainerStatuses().stream().filter(s -> s.getName().equals(container)).findFirst().orElseThrow();
   }

@@ -58,6 +58,12 @@ public interface ClusterCache {
   /** The live pod holding {@code sandboxId}, if any. */
   Optional<Pod> podBySandboxId(String sandboxId);
 
+  /**
+   * Every pod holding {@code sandboxId}: one, unless two claims for the same sandbox raced on two
+   * replicas (the leader then releases all but one).
+   */
+  List<Pod> podsBySandboxId(String sandboxId);
+
   /** The live pod with this IP that holds a sandbox, if any. */
   Optional<Pod> podBySandboxIp(String podIp);
 

@@ -124,6 +124,14 @@ public final class InformerClusterCache implements ClusterCache {
   }
 
   @Override
+  public List<Pod> podsBySandboxId(String sandboxId) {
+    if (pods == null || sandboxId == null) {
+      return List.of();
+    }
+    return pods.getIndexer().byIndex(BY_SANDBOX_ID, sandboxId);
+  }
+
+  @Override
   public Optional<Pod> podBySandboxIp(String podIp) {
     if (pods == null || podIp == null || podIp.isEmpty()) {
       return Optional.empty();

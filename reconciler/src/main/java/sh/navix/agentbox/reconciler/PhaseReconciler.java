@@ -120,7 +120,9 @@ public final class PhaseReconciler extends VerticleBase {
   }
 
   private Future<?> starting(Pod p) {
-    if (!Pods.runsReady(p, Pods.specImage(p))) {
+    // Every container on its spec image: a sandbox that swaps only a sidecar is not running
+    // until that sidecar has restarted on its new image.
+    if (!Pods.startedOnSpecImages(p)) {
       return Future.succeededFuture();
     }
     return lifecycle.writer().update(PodTransitions.running(p, lifecycle.clock().instant())).onSuccess(running -> {

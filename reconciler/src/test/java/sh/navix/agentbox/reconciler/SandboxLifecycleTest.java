@@ -139,18 +139,7 @@ class SandboxLifecycleTest extends ReconcilerTestBase {
    */
   @Test
   void aSidecarTheSandboxSwappedGoesBackToTheTemplateImageOnRelease() throws Exception {
-    SandboxTemplate two = new SandboxTemplate();
-    two.setMetadata(new ObjectMetaBuilder().withName("two").build());
-    SandboxTemplateSpec spec = new SandboxTemplateSpec();
-    spec.setVersion("v1");
-    spec.setIdleImage("example/idle:1");
-    spec.setTemplate(new PodTemplateSpecBuilder().withNewSpec()
-        .addNewContainer().withName("sandbox").withImage("example/sandbox:1").addNewPort().withName("http").withContainerPort(8080).endPort()
-        .endContainer()
-        .addNewContainer().withName("side").withImage("example/side:1").endContainer()
-        .endSpec().build());
-    two.setSpec(spec);
-    admin.resource(two).create();
+    withSidecarTemplate("two");
     pool("sidecar", "two", 1, null);
     Pod idle = awaitIdleReady("sidecar", 1).get(0);
     String name = idle.getMetadata().getName();
@@ -198,6 +187,37 @@ class SandboxLifecycleTest extends ReconcilerTestBase {
     Sandbox record = await("history record", Duration.ofSeconds(10), () -> gateway.record("sbxdup1"));
     assertThat(record.status()).isEqualTo(SandboxStatus.COMPLETED);
     assertThat(record.podName()).isEqualTo(keeper.getMetadata().getName());
+  }
+
+  /** A sandbox that swaps only a sidecar runs once that sidecar is up on its new image, not before. */
+  @Test
+  void aSandboxThatSwapsOnlyASidecarRunsOnceTheSidecarRestarted() throws Exception {
+    withSidecarTemplate("two-b");
+    pool("sideonly", "two-b", 1, null);
+    Pod idle = awaitIdleReady("sideonly", 1).get(0);
+    Pod claimed = PodTransitions.claim(idle, new PodTransitions.ClaimSpec("sbxside2", Map.of("side", "example/side:2"), Map.of(), Map.of(),
+        Map.of(), null, null, List.of(), null, null, Instant.now()));
+    admin.pods().inNamespace("default").resource(claimed).update();
+    Pod run = awaitPod(idle.getMetadata().getName(), "running", p -> Pods.inPhase(p, SandboxPhase.RUNNING));
+    assertThat(status(run, "side").getImage()).as("the sidecar when the sandbox was marked running").isEqualTo("example/side:2");
+    assertThat(status(run, "side").getReady()).isTrue();
+    gateway.vertx.eventBus().request(Bus.RELEASE, gateway.release("sbxside2")).await(10, TimeUnit.SECONDS);
+  }
+
+  /** A template whose pods run the sandbox container and a sidecar {@code side} (example/side:1, no ports). */
+  private static void withSidecarTemplate(String name) {
+    SandboxTemplate t = new SandboxTemplate();
+    t.setMetadata(new ObjectMetaBuilder().withName(name).build());
+    SandboxTemplateSpec spec = new SandboxTemplateSpec();
+    spec.setVersion("v1");
+    spec.setIdleImage("example/idle:1");
+    spec.setTemplate(new PodTemplateSpecBuilder().withNewSpec()
+        .addNewContainer().withName("sandbox").withImage("example/sandbox:1").addNewPort().withName("http").withContainerPort(8080).endPort()
+        .endContainer()
+        .addNewContainer().withName("side").withImage("example/side:1").endContainer()
+        .endSpec().build());
+    t.setSpec(spec);
+    admin.resource(t).create();
   }
 
   private static ContainerStatus status(Pod p, String container) {

@@ -97,7 +97,7 @@ public final class Pods {
   /** The first container runs {@code image}, is ready, and the pod is Ready. */
   public static boolean runsReady(Pod p, String image) {
     return ready(p) && firstContainerStatus(p)
-        .filter(s -> image.equals(s.getImage()) && Boolean.TRUE.equals(s.getReady())
+        .filter(s -> ImageRefs.runs(s, image) && Boolean.TRUE.equals(s.getReady())
             && s.getState() != null && s.getState().getRunning() != null)
         .isPresent();
   }
@@ -112,13 +112,21 @@ public final class Pods {
     }
     for (io.fabric8.kubernetes.api.model.Container c : p.getSpec().getContainers()) {
       boolean up = p.getStatus().getContainerStatuses().stream()
-          .anyMatch(s -> c.getName().equals(s.getName()) && c.getImage().equals(s.getImage()) && Boolean.TRUE.equals(s.getReady())
+          .anyMatch(s -> c.getName().equals(s.getName()) && ImageRefs.runs(s, c.getImage()) && Boolean.TRUE.equals(s.getReady())
               && s.getState() != null && s.getState().getRunning() != null);
       if (!up) {
         return false;
       }
     }
     return true;
+  }
+
+  /**
+   * A claimed pod has started: the pod is Ready and every container is up on the image its spec
+   * names (the first one's swap and any sidecar's), as the kubelet reports them.
+   */
+  public static boolean startedOnSpecImages(Pod p) {
+    return runsReady(p, specImage(p)) && allContainersRunSpecImages(p);
   }
 
   /** The runtime container id of the first container, e.g. containerd://abc. */

@@ -102,7 +102,7 @@ final class SandboxViews {
       if (cs.isPresent() && cs.get().getState() != null && cs.get().getState().getWaiting() != null) {
         d.setReason(cs.get().getState().getWaiting().getReason());
         d.setMessage(cs.get().getState().getWaiting().getMessage());
-      } else if (cs.isPresent() && !Pods.specImage(p).equals(cs.get().getImage())) {
+      } else if (cs.isPresent() && !sh.navix.agentbox.api.lifecycle.ImageRefs.runs(cs.get(), Pods.specImage(p))) {
         d.setReason("Pulling");
         d.setMessage("pulling image " + Pods.specImage(p));
       } else {

@@ -53,6 +53,12 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   private static final AsciiString FORWARDED_PORT = AsciiString.cached("x-forwarded-port");
   private static final AsciiString FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
   private static final AsciiString HTTP = AsciiString.cached("http");
+  /**
+   * Headers that say where a message ends (and where it goes): never removed because the other
+   * side named them in Connection, or "Connection: content-length" would turn a request's body into
+   * a second request the pod reads on the same connection (request smuggling).
+   */
+  private static final Set<String> FRAMING = Set.of("content-length", "host");
   /** Messages read ahead of their turn before this connection stops reading. */
   private static final int MAX_QUEUED = 16;
   private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS, HttpMethod.PUT,
@@ -282,6 +288,25 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void content(HttpContent c) {
+    if (!c.decoderResult().isSuccess()) {
+      // A body the decoder could not read (a malformed chunk): Netty ends it with a failed last
+      // part, which must not reach the pod as the end of a complete request. The pod connection
+      // is dropped with the request half-sent, and the client gets a 400 and a close.
+      Throwable cause = c.decoderResult().cause();
+      c.release();
+      if (up != null) {
+        UpstreamHandler u = up;
+        up = null;
+        u.discard();
+      }
+      heldHead = null;
+      if (responseStarted || responseDone) {
+        ctx.close();
+      } else {
+        badRequest(cause);
+      }
+      return;
+    }
     boolean last = c instanceof LastHttpContent;
     if (discarding || up == null) {
       c.release();
@@ -563,7 +588,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
       for (String c : h.getAll(HttpHeaderNames.CONNECTION)) {
         for (String token : c.split(",")) {
           String t = token.trim().toLowerCase(Locale.ROOT);
-          if (!t.isEmpty() && !isStandardConnectionToken(t)) {
+          if (!t.isEmpty() && !isStandardConnectionToken(t) && !FRAMING.contains(t)) {
             h.remove(t);
           }
         }

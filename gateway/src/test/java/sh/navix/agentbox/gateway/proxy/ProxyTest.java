@@ -95,6 +95,11 @@ class ProxyTest {
     }
   }
 
+  static String podIp(String sandboxId) {
+    return gateway.dev().cluster().client().pods().inNamespace("default").withLabel("agentbox.navix.sh/sandbox-id", sandboxId).list().getItems()
+        .get(0).getStatus().getPodIP();
+  }
+
   static String phase(String sandboxId) {
     var pods = gateway.dev().cluster().client().pods().inNamespace("default").withLabel(Labels.SANDBOX_ID, sandboxId).list().getItems();
     return pods.isEmpty() ? "gone" : Pods.phase(pods.get(0)).map(Object::toString).orElse("none");
@@ -252,6 +257,33 @@ class ProxyTest {
     // Headers beyond the limit: 431.
     String huge = raw("GET / HTTP/1.1\r\n" + host + "x-big: " + "a".repeat(20_000) + "\r\n\r\n");
     assertThat(huge).startsWith("HTTP/1.1 431");
+    release(id);
+  }
+
+  /**
+   * Framing cannot be taken apart: a Connection header naming Content-Length does not strip it
+   * (the body would reach the pod as a second request), and a malformed chunked body never reaches
+   * the pod as a complete request (400, connection closed).
+   */
+  @Test
+  void aRequestsBodyNeverBecomesAnotherRequestOnThePodConnection() throws Exception {
+    String id = create("");
+    String inner = "PUT /state/smuggled HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nbad";
+    String out = raw("POST /sandboxes/" + id + "/8080/echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + inner.length()
+        + "\r\nConnection: content-length, close\r\n\r\n" + inner);
+    assertThat(out).startsWith("HTTP/1.1 200");
+    JsonObject seen = new JsonObject(out.substring(out.indexOf("\r\n\r\n") + 4));
+    assertThat(seen.getJsonObject("headers").getString("content-length")).isEqualTo(Integer.toString(inner.length()));
+
+    String chunked = raw("PUT /sandboxes/" + id + "/8080/state/truncated HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + "5\r\nhello\r\nzz\r\n");
+    assertThat(chunked).startsWith("HTTP/1.1 400").contains("malformed request");
+
+    String pod = "http://" + podIp(id) + ":8080";
+    for (String key : new String[] {"smuggled", "truncated"}) {
+      HttpResponse<String> state = HTTP.send(HttpRequest.newBuilder(URI.create(pod + "/state/" + key)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(state.statusCode()).as("the pod's state " + key).isEqualTo(404);
+    }
     release(id);
   }
 

@@ -120,4 +120,53 @@ class RoutingAndActivityTest extends SandboxesOnDevCluster {
       tracker.stop();
     }
   }
+
+  /**
+   * Shortening a sandbox's idle timeout (PUT /timeout) brings its next last-active write forward:
+   * the one planned for the old, longer interval would come after the new deadline.
+   */
+  @Test
+  void aShorterIdleTimeoutBringsTheNextWriteForward() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    ActivityTracker tracker = new ActivityTracker(vertx, admin, cache, registry, Duration.ofMillis(100));
+    String name = running.getMetadata().getName();
+    tracker.start();
+    try {
+      tracker.touch("sbxrun"); // idle timeout 30 s: written now, the next write not before ~9 s
+      Await.until("first write", Duration.ofSeconds(5), () -> registry.get("agentbox_activity_writes_total").counter().count() == 1 ? true : null);
+      admin.pods().inNamespace("default").withName(name).edit(p -> {
+        p.getMetadata().getAnnotations().put(Annotations.IDLE_TIMEOUT, "3");
+        return p;
+      });
+      Await.until("the cache sees the new timeout", Duration.ofSeconds(5), () -> cache.podBySandboxId("sbxrun")
+          .map(p -> "3".equals(Pods.annotation(p, Annotations.IDLE_TIMEOUT))).orElse(false) ? true : null);
+      tracker.touch("sbxrun");
+      // idle timeout 3 s → flush interval 1 s: written within a couple of seconds, not ~9 s later.
+      Await.until("second write", Duration.ofSeconds(4), () -> registry.get("agentbox_activity_writes_total").counter().count() == 2 ? true : null);
+    } finally {
+      tracker.stop();
+      admin.pods().inNamespace("default").withName(name).edit(p -> {
+        p.getMetadata().getAnnotations().put(Annotations.IDLE_TIMEOUT, "30");
+        return p;
+      });
+    }
+  }
+
+  /** A last-active write that failed (API server unreachable) is tried again soon, not only after the next activity. */
+  @Test
+  void aFailedWriteIsTriedAgain() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (var unreachable = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(new io.fabric8.kubernetes.client.ConfigBuilder()
+        .withMasterUrl("http://127.0.0.1:1").withRequestRetryBackoffLimit(0).withConnectionTimeout(1000).build()).build()) {
+      ActivityTracker tracker = new ActivityTracker(vertx, unreachable, cache, registry, Duration.ofMillis(100));
+      tracker.start();
+      try {
+        tracker.touch("sbxrun"); // once: nothing new happens after it
+        Await.until("the write tried again", Duration.ofSeconds(10),
+            () -> registry.get("agentbox_activity_write_failures_total").counter().count() >= 2 ? true : null);
+      } finally {
+        tracker.stop();
+      }
+    }
+  }
 }

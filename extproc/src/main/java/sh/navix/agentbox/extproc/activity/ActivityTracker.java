@@ -37,6 +37,9 @@ import sh.navix.agentbox.api.lifecycle.Timeouts;
 public final class ActivityTracker {
   private static final Logger LOG = LoggerFactory.getLogger(ActivityTracker.class);
 
+  /** How soon a failed last-active write is tried again (at most; the interval when that is shorter). */
+  static final long RETRY_AFTER_FAILURE_MILLIS = 5_000;
+
   private final Vertx vertx;
   private final KubernetesClient client;
   private final ClusterCache cache;
@@ -47,12 +50,19 @@ public final class ActivityTracker {
   private long timer = -1;
   private boolean flushing;
 
-  /** Per sandbox: last request time, open tunnels, and what was written when. */
+  /** Per sandbox: last request time, open tunnels, requests in progress, and what was written when. */
   static final class State {
     volatile long lastSeenMillis;
     final AtomicInteger tunnels = new AtomicInteger();
+    final AtomicInteger requests = new AtomicInteger();
     long writtenMillis;
     long nextFlushMillis;
+    /** The flush interval {@link #nextFlushMillis} was computed with. */
+    long intervalMillis;
+
+    boolean ongoing() {
+      return tunnels.get() > 0 || requests.get() > 0;
+    }
   }
 
   public ActivityTracker(Vertx vertx, KubernetesClient client, ClusterCache cache, MeterRegistry registry, Duration tick) {
@@ -69,6 +79,24 @@ public final class ActivityTracker {
   /** A request was routed to {@code sandboxId}. Thread-safe and allocation-light: the hot path. */
   public void touch(String sandboxId) {
     sandboxes.computeIfAbsent(sandboxId, k -> new State()).lastSeenMillis = System.currentTimeMillis();
+  }
+
+  /**
+   * A proxied request to the sandbox began; until {@link #requestEnded} the sandbox counts as
+   * active, so a long request (a blocking exec, a slow download) is never taken for idleness.
+   */
+  public void requestStarted(String sandboxId) {
+    State s = sandboxes.computeIfAbsent(sandboxId, k -> new State());
+    s.requests.incrementAndGet();
+    s.lastSeenMillis = System.currentTimeMillis();
+  }
+
+  public void requestEnded(String sandboxId) {
+    State s = sandboxes.get(sandboxId);
+    if (s != null) {
+      s.lastSeenMillis = System.currentTimeMillis();
+      s.requests.updateAndGet(n -> Math.max(0, n - 1));
+    }
   }
 
   /** A long-lived connection to the sandbox opened; while any is open the sandbox counts as active. */
@@ -118,21 +146,36 @@ public final class ActivityTracker {
       State s = e.getValue();
       Optional<Pod> pod = cache.podBySandboxId(id);
       if (pod.isEmpty()) {
-        if (s.tunnels.get() == 0 && now - s.lastSeenMillis > 60_000) {
+        if (!s.ongoing() && now - s.lastSeenMillis > 60_000) {
           sandboxes.remove(id, s); // released or never existed: forget it
         }
         continue;
       }
-      long activity = s.tunnels.get() > 0 ? now : s.lastSeenMillis;
+      long activity = s.ongoing() ? now : s.lastSeenMillis;
+      long interval = interval(pod.get()).toMillis();
+      if (interval < s.intervalMillis) {
+        // The idle timeout was shortened (PUT /timeout): the flush planned for the old, longer
+        // interval would come after the new deadline.
+        s.nextFlushMillis = Math.min(s.nextFlushMillis, now + interval);
+        s.intervalMillis = interval;
+      }
       if (activity <= s.writtenMillis || now < s.nextFlushMillis) {
         continue;
       }
-      long interval = interval(pod.get()).toMillis();
       long jitter = (long) (interval * 0.1 * (ThreadLocalRandom.current().nextDouble() * 2 - 1));
+      long writtenBefore = s.writtenMillis;
       s.writtenMillis = activity;
       s.nextFlushMillis = now + interval + jitter;
+      s.intervalMillis = interval;
       Pod p = pod.get();
-      due.add(() -> write(p, activity));
+      due.add(() -> {
+        if (!write(p, activity)) {
+          // Not written (API timeout, 429, 5xx): try again soon, not an interval later, since the
+          // pod's annotation is now older than the idle-timeout reconciler assumes.
+          s.writtenMillis = writtenBefore;
+          s.nextFlushMillis = System.currentTimeMillis() + Math.min(interval, RETRY_AFTER_FAILURE_MILLIS);
+        }
+      });
     }
     if (due.isEmpty()) {
       return Future.succeededFuture();
@@ -158,16 +201,19 @@ public final class ActivityTracker {
     return d.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : d;
   }
 
-  private void write(Pod p, long activityMillis) {
+  /** Writes last-active; false when the write failed (it is then tried again on the next tick). */
+  private boolean write(Pod p, long activityMillis) {
     String patch = Json.encode(Map.of("metadata", Map.of("annotations",
         Map.of(Annotations.LAST_ACTIVE, PodTransitions.rfc3339(Instant.ofEpochMilli(activityMillis))))));
     try {
       // A merge patch of one annotation, no resourceVersion: activity never conflicts with lifecycle writes.
       client.pods().inNamespace(Pods.namespace(p)).withName(Pods.name(p)).patch(PatchContext.of(PatchType.JSON_MERGE), patch);
       writes.increment();
+      return true;
     } catch (RuntimeException e) {
       writeFailures.increment();
       LOG.debug("last-active of {} not written: {}", Pods.name(p), e.toString());
+      return false;
     }
   }
 }

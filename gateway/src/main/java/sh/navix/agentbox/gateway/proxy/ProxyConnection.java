@@ -98,6 +98,8 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   private String podAddress;
   private UpstreamHandler up;
   private HttpResponse heldHead;
+  /** The sandbox whose activity counts this exchange as in progress (null once it ended). */
+  private String inFlightFor;
 
   ProxyConnection(ProxyServer server, ProxyServer.UpstreamPool pool) {
     this.server = server;
@@ -125,6 +127,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     server.closed(this);
+    endInFlight();
     queued.forEach(ReferenceCountUtil::release);
     queued.clear();
     heldHead = null;
@@ -224,7 +227,8 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     }
     RouteDecision.Route route = (RouteDecision.Route) d;
     sandboxId = route.sandboxId();
-    server.activity.touch(sandboxId);
+    server.activity.requestStarted(sandboxId);
+    inFlightFor = sandboxId;
     upgrade = isWebSocketUpgrade(h);
     boolean chunked = HttpUtil.isTransferEncodingChunked(req);
     removeHopByHop(h);
@@ -527,6 +531,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     active = false;
+    endInFlight();
     head = null;
     idleSince = System.nanoTime();
     server.responses[Math.min(5, Math.max(1, status / 100))].increment();
@@ -538,6 +543,13 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     resume();
   }
 
+  private void endInFlight() {
+    if (inFlightFor != null) {
+      server.activity.requestEnded(inFlightFor);
+      inFlightFor = null;
+    }
+  }
+
   // ---------------------------------------------------------------- WebSocket
 
   /** The pod accepted the upgrade: the 101 goes to the client and both connections become a byte tunnel. */
@@ -545,6 +557,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     UpstreamHandler u = up;
     up = null;
     active = false;
+    endInFlight(); // the tunnel counts from now on
     Channel pod = u.channel();
     Channel client = ctx.channel();
     r.setProtocolVersion(HttpVersion.HTTP_1_1);

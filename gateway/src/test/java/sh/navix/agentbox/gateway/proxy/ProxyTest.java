@@ -194,6 +194,34 @@ class ProxyTest {
     ws.close();
   }
 
+  /**
+   * A request in progress keeps its sandbox alive however long it takes (a blocking exec, a slow
+   * upload); once it ends, the idle timeout runs again.
+   */
+  @Test
+  void aRequestInProgressKeepsItsSandboxAlive() throws Exception {
+    String kept = create(",\"idleTimeout\":3");
+    String idle = create(",\"idleTimeout\":3");
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", proxyPort)) {
+      s.setSoTimeout(15_000);
+      var out = s.getOutputStream();
+      out.write(("PUT /state/slow HTTP/1.1\r\nHost: localhost\r\nx-sandbox-id: " + kept + "\r\nx-sandbox-port: 8080\r\n"
+          + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      out.flush();
+      Instant began = Instant.now();
+      // idle timeout 3 s + flush lag 1 s: the idle sandbox goes, the one whose upload is still coming stays.
+      Await.until("idle sandbox released", Duration.ofSeconds(20), () -> !phase(idle).equals("running") ? true : null);
+      Await.until("8 s into the request", Duration.ofSeconds(15), () -> Instant.now().isAfter(began.plusSeconds(8)) ? true : null);
+      assertThat(phase(kept)).isEqualTo("running");
+      out.write("0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      out.flush();
+      byte[] answer = new byte[12];
+      int n = s.getInputStream().readNBytes(answer, 0, 12);
+      assertThat(new String(answer, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1)).isEqualTo("HTTP/1.1 204");
+    }
+    Await.until("released once the request ended", Duration.ofSeconds(20), () -> !phase(kept).equals("running") ? true : null);
+  }
+
   /** Raw bytes to the proxy over one connection; everything it answers until it closes the connection. */
   static String raw(String request) throws Exception {
     try (java.net.Socket s = new java.net.Socket("127.0.0.1", proxyPort)) {

@@ -85,7 +85,26 @@ public final class PhaseReconciler extends VerticleBase {
     }
     Optional<Pods.PodFailure> failure = Pods.failure(p);
     if (failure.isPresent()) {
-      return lifecycle.fail(p, failure.get());
+      switch (phase) {
+        case STARTING, RUNNING -> {
+          return lifecycle.fail(p, failure.get()); // the sandbox's own image or process failed
+        }
+        case STOPPING -> {
+          // The sandbox ended as released; it is the idle image that cannot start again: no
+          // recycling, the pod is removed (and replaced) with the sandbox recorded as it ended.
+          return lifecycle.finish(p).onSuccess(v -> lifecycle.transition(SandboxPhase.STOPPING, "removed"));
+        }
+        default -> {
+          if (terminated(p)) {
+            return lifecycle.finish(p).onSuccess(v -> lifecycle.transition(phase, "removed")); // evicted, node lost: never runs again
+          }
+          // An idle pod in back-off (a bad idle image, a crashing idle process) stays as it is:
+          // NotReady, it is not claimable, counts in unavailableIdleReplicas and makes the pool
+          // Degraded (UnhealthyIdlePods), and recovers by itself once the image pulls. Deleting it
+          // would only have it recreated, failing the same way, in a loop.
+          return Future.succeededFuture();
+        }
+      }
     }
     Optional<Pod> keeper = duplicateOf(p, phase);
     if (keeper.isPresent()) {
@@ -96,6 +115,12 @@ public final class PhaseReconciler extends VerticleBase {
       case STOPPING -> stopping(p);
       default -> Future.succeededFuture();
     };
+  }
+
+  /** The pod itself has ended (phase Failed or Succeeded): its containers will not run again. */
+  private static boolean terminated(Pod p) {
+    String podPhase = p.getStatus() == null ? null : p.getStatus().getPhase();
+    return "Failed".equals(podPhase) || "Succeeded".equals(podPhase);
   }
 
   /**

@@ -267,6 +267,31 @@ class SandboxLifecycleTest extends ReconcilerTestBase {
     assertThat(record).get().extracting(Sandbox::status).isEqualTo(SandboxStatus.COMPLETED);
   }
 
+  /**
+   * An idle image that cannot start leaves the pool's pods NotReady, counted as unavailable, the
+   * pool Degraded: the same pods, not deleted and recreated in a loop.
+   */
+  @Test
+  void idlePodsThatCannotStartStayAndThePoolIsDegraded() throws Exception {
+    template("brokenidle", "example/fail-pull-idle:1", "example/sandbox:1");
+    pool("brokenidle", "brokenidle", 2, null);
+    java.util.Set<String> first = new java.util.HashSet<>(awaitPods("brokenidle", "2 pods", ps -> ps.size() == 2).stream()
+        .map(p -> p.getMetadata().getName()).toList());
+    await("both pods in image pull back-off, the pool Degraded with 2 unavailable idle pods", Duration.ofSeconds(30), () -> {
+      var pool = getPool("brokenidle");
+      List<Pod> ps = pods("brokenidle");
+      return ps.size() == 2 && ps.stream().allMatch(p -> Pods.firstContainerStatus(p).map(c -> c.getState() != null
+              && c.getState().getWaiting() != null && "ImagePullBackOff".equals(c.getState().getWaiting().getReason())).orElse(false))
+          && pool.getStatus() != null && Integer.valueOf(2).equals(pool.getStatus().getUnavailableIdleReplicas())
+          && pool.getStatus().getConditions() != null
+          && pool.getStatus().getConditions().stream().anyMatch(c -> "UnhealthyIdlePods".equals(c.getReason())) ? true : null;
+    });
+    List<Pod> now = pods("brokenidle");
+    assertThat(now).extracting(p -> p.getMetadata().getName()).containsExactlyInAnyOrderElementsOf(first);
+    assertThat(now).allMatch(p -> Pods.inPhase(p, SandboxPhase.IDLE) && !Pods.ready(p) && !Pods.deleting(p));
+    admin.resources(sh.navix.agentbox.api.crd.SandboxPool.class).inNamespace("default").withName("brokenidle").delete();
+  }
+
   @Test
   void imagePullFailureFailsTheSandboxAndReplacesThePod() throws Exception {
     pool("pullfail", "life", 2, null);

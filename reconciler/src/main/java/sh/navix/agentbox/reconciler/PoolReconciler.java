@@ -27,6 +27,7 @@ import sh.navix.agentbox.api.crd.SandboxPoolStatus;
 import sh.navix.agentbox.api.crd.SandboxTemplate;
 import sh.navix.agentbox.api.lifecycle.PodTransitions;
 import sh.navix.agentbox.api.lifecycle.Pods;
+import sh.navix.agentbox.api.lifecycle.Timeouts;
 
 /**
  * Keeps each pool at {@code spec.replicas} pods (leader only): creates warm pods, scales down idle
@@ -40,14 +41,6 @@ public final class PoolReconciler extends VerticleBase {
   private final ReconcilerOptions options;
   /** Pool key → names of pods created but not yet seen by the informer. */
   private final Map<String, Set<String>> expected = new HashMap<>();
-  /**
-   * The mark's time is written in whole seconds (RFC 3339, as every time annotation), so the pod
-   * may have been marked up to a second after it says: the window counts from the end of that
-   * second, and a pod is protected at least as long as configured (a 1 s window could otherwise
-   * end a moment after the mark).
-   */
-  private static final java.time.Duration MARK_RESOLUTION = java.time.Duration.ofSeconds(1);
-
   /** Pools to look at again on the next tick (scale-down windows running, creates in flight). */
   private final Set<String> watchlist = new HashSet<>();
   /** Pool key → when its status was last written, for the write interval. */
@@ -204,7 +197,8 @@ public final class PoolReconciler extends VerticleBase {
       if (chosen && since.isEmpty()) {
         work.add(lifecycle.writer().update(PodTransitions.protectForScaleDown(p, now))
             .onSuccess(x -> LOG.info("pool {}: pod {} marked for scale-down", PodWriter.key(pool), Pods.name(p))));
-      } else if (chosen && !since.get().plus(MARK_RESOLUTION).plus(options.scaleDownProtection).isAfter(now)) {
+      } else if (chosen && !since.get().plus(Timeouts.ANNOTATION_TIME_RESOLUTION).plus(options.scaleDownProtection).isAfter(now)) {
+        // (the mark's time is in whole seconds: the window counts from the end of that second)
         work.add(lifecycle.finish(p).onSuccess(x -> lifecycle.transition(SandboxPhase.IDLE, "scaled-down")));
       } else if (!chosen && since.isPresent()) {
         work.add(lifecycle.writer().update(PodTransitions.unprotect(p)));

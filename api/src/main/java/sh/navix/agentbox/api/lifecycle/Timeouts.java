@@ -24,6 +24,13 @@ public final class Timeouts {
     return third.compareTo(MAX_FLUSH_INTERVAL) < 0 ? third : MAX_FLUSH_INTERVAL;
   }
 
+  /**
+   * Times in annotations are written in whole seconds (RFC 3339, as the reference writes them),
+   * so the moment one names may be up to this much before the event: deadlines count from the end
+   * of that second, and a timeout never fires early.
+   */
+  public static final Duration ANNOTATION_TIME_RESOLUTION = Duration.ofSeconds(1);
+
   /** The pod's startup timeout annotation, else the pool's defaultStartupTimeout, else none. */
   public static Optional<Duration> startupTimeout(Pod p, SandboxPool pool) {
     Optional<Duration> own = Pods.duration(p, Annotations.STARTUP_TIMEOUT);
@@ -34,7 +41,8 @@ public final class Timeouts {
   public static Optional<Instant> startupDeadline(Pod p, SandboxPool pool) {
     Optional<Instant> claimed = Pods.time(p, Annotations.CLAIMED_AT);
     Optional<Duration> timeout = startupTimeout(p, pool);
-    return claimed.isPresent() && timeout.isPresent() ? Optional.of(claimed.get().plus(timeout.get())) : Optional.empty();
+    return claimed.isPresent() && timeout.isPresent()
+        ? Optional.of(claimed.get().plus(ANNOTATION_TIME_RESOLUTION).plus(timeout.get())) : Optional.empty();
   }
 
   /**
@@ -52,6 +60,6 @@ public final class Timeouts {
     Optional<Instant> from = last.isPresent() && started.isPresent()
         ? Optional.of(last.get().isAfter(started.get()) ? last.get() : started.get())
         : last.or(() -> started);
-    return from.map(t -> t.plus(timeout.get()).plus(flushInterval(timeout.get())));
+    return from.map(t -> t.plus(ANNOTATION_TIME_RESOLUTION).plus(timeout.get()).plus(flushInterval(timeout.get())));
   }
 }

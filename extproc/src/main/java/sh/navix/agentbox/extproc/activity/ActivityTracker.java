@@ -86,31 +86,34 @@ public final class ActivityTracker {
    * active, so a long request (a blocking exec, a slow download) is never taken for idleness.
    */
   public void requestStarted(String sandboxId) {
-    State s = sandboxes.computeIfAbsent(sandboxId, k -> new State());
-    s.requests.incrementAndGet();
-    s.lastSeenMillis = System.currentTimeMillis();
+    began(sandboxId, s -> s.requests);
   }
 
   public void requestEnded(String sandboxId) {
-    State s = sandboxes.get(sandboxId);
-    if (s != null) {
-      s.lastSeenMillis = System.currentTimeMillis();
-      s.requests.updateAndGet(n -> Math.max(0, n - 1));
-    }
+    ended(sandboxId, s -> s.requests);
   }
 
   /** A long-lived connection to the sandbox opened; while any is open the sandbox counts as active. */
   public void tunnelOpened(String sandboxId) {
-    State s = sandboxes.computeIfAbsent(sandboxId, k -> new State());
-    s.tunnels.incrementAndGet();
-    s.lastSeenMillis = System.currentTimeMillis();
+    began(sandboxId, s -> s.tunnels);
   }
 
   public void tunnelClosed(String sandboxId) {
+    ended(sandboxId, s -> s.tunnels);
+  }
+
+  /** Something ongoing began: counted in {@code which} until it ends. */
+  private void began(String sandboxId, java.util.function.Function<State, AtomicInteger> which) {
+    State s = sandboxes.computeIfAbsent(sandboxId, k -> new State());
+    which.apply(s).incrementAndGet();
+    s.lastSeenMillis = System.currentTimeMillis();
+  }
+
+  private void ended(String sandboxId, java.util.function.Function<State, AtomicInteger> which) {
     State s = sandboxes.get(sandboxId);
     if (s != null) {
       s.lastSeenMillis = System.currentTimeMillis();
-      s.tunnels.updateAndGet(n -> Math.max(0, n - 1));
+      which.apply(s).updateAndGet(n -> Math.max(0, n - 1));
     }
   }
 

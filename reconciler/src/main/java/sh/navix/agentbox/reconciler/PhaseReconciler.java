@@ -76,7 +76,7 @@ public final class PhaseReconciler extends VerticleBase {
       return Future.succeededFuture();
     }
     if (phase == SandboxPhase.FAILED) {
-      return lifecycle.finish(p).onSuccess(v -> lifecycle.transition(SandboxPhase.FAILED, "removed"));
+      return removed(p, SandboxPhase.FAILED);
     }
     if (!Pods.hasFinalizer(p, Finalizers.SANDBOX_PROTECTION)) {
       // Backfill: every managed pod carries the protection finalizer for its whole life.
@@ -92,11 +92,11 @@ public final class PhaseReconciler extends VerticleBase {
         case STOPPING -> {
           // The sandbox ended as released; it is the idle image that cannot start again: no
           // recycling, the pod is removed (and replaced) with the sandbox recorded as it ended.
-          return lifecycle.finish(p).onSuccess(v -> lifecycle.transition(SandboxPhase.STOPPING, "removed"));
+          return removed(p, SandboxPhase.STOPPING);
         }
         default -> {
           if (terminated(p)) {
-            return lifecycle.finish(p).onSuccess(v -> lifecycle.transition(phase, "removed")); // evicted, node lost: never runs again
+            return removed(p, phase); // evicted, node lost: never runs again
           }
           // An idle pod in back-off (a bad idle image, a crashing idle process) stays as it is:
           // NotReady, it is not claimable, counts in unavailableIdleReplicas and makes the pool
@@ -115,6 +115,11 @@ public final class PhaseReconciler extends VerticleBase {
       case STOPPING -> stopping(p);
       default -> Future.succeededFuture();
     };
+  }
+
+  /** Ends the pod for good (record, finalizer, delete); the pool reconciler replaces it. */
+  private Future<?> removed(Pod p, SandboxPhase from) {
+    return lifecycle.finish(p).onSuccess(v -> lifecycle.transition(from, "removed"));
   }
 
   /** The pod itself has ended (phase Failed or Succeeded): its containers will not run again. */
@@ -168,12 +173,12 @@ public final class PhaseReconciler extends VerticleBase {
     Optional<String> idle = lifecycle.idleImage(p);
     String ran = Lifecycle.ranImage(p);
     if (idle.isEmpty() || ran == null || ran.equals(idle.get()) || !idle.get().equals(Pods.specImage(p))) {
-      return lifecycle.finish(p).onSuccess(v -> lifecycle.transition(SandboxPhase.STOPPING, "removed"));
+      return removed(p, SandboxPhase.STOPPING);
     }
     String usedContainer = Pods.annotation(p, Annotations.CONTAINER_ID);
     String current = Pods.containerId(p);
-    if (!Pods.runsReady(p, idle.get()) || !Pods.allContainersRunSpecImages(p) || current == null
-        || Objects.equals(current, usedContainer)) {
+    // The first container's spec image is the idle image (checked above).
+    if (!Pods.startedOnSpecImages(p) || current == null || Objects.equals(current, usedContainer)) {
       return Future.succeededFuture();
     }
     return lifecycle.record(p)

@@ -33,7 +33,7 @@ public final class ImageRefs {
       String id = s.getImageID();
       int scheme = id.indexOf("://");
       id = scheme >= 0 ? id.substring(scheme + 3) : id;
-      return id.endsWith(digest) && (id.indexOf('@') < 0 || repository(normalize(id)).equals(repository(spec)));
+      return id.endsWith(digest) && repository(normalize(id)).equals(repository(spec));
     }
     return false;
   }

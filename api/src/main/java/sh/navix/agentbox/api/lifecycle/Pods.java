@@ -96,37 +96,25 @@ public final class Pods {
 
   /** The first container runs {@code image}, is ready, and the pod is Ready. */
   public static boolean runsReady(Pod p, String image) {
-    return ready(p) && firstContainerStatus(p)
-        .filter(s -> ImageRefs.runs(s, image) && Boolean.TRUE.equals(s.getReady())
-            && s.getState() != null && s.getState().getRunning() != null)
-        .isPresent();
+    return ready(p) && firstContainerStatus(p).filter(s -> upOn(s, image)).isPresent();
   }
 
   /**
-   * Every container runs the image its spec names, ready: after an in-place image change the
-   * kubelet reports the new image only once the restarted container is up.
+   * The pod is Ready and every container is up on the image its spec names (the first one's swap
+   * and any sidecar's), as the kubelet reports them: after an in-place image change it reports the
+   * new image only once the restarted container runs.
    */
-  public static boolean allContainersRunSpecImages(Pod p) {
+  public static boolean startedOnSpecImages(Pod p) {
     if (!ready(p) || p.getStatus().getContainerStatuses() == null) {
       return false;
     }
-    for (io.fabric8.kubernetes.api.model.Container c : p.getSpec().getContainers()) {
-      boolean up = p.getStatus().getContainerStatuses().stream()
-          .anyMatch(s -> c.getName().equals(s.getName()) && ImageRefs.runs(s, c.getImage()) && Boolean.TRUE.equals(s.getReady())
-              && s.getState() != null && s.getState().getRunning() != null);
-      if (!up) {
-        return false;
-      }
-    }
-    return true;
+    return p.getSpec().getContainers().stream().allMatch(c -> p.getStatus().getContainerStatuses().stream()
+        .anyMatch(s -> c.getName().equals(s.getName()) && upOn(s, c.getImage())));
   }
 
-  /**
-   * A claimed pod has started: the pod is Ready and every container is up on the image its spec
-   * names (the first one's swap and any sidecar's), as the kubelet reports them.
-   */
-  public static boolean startedOnSpecImages(Pod p) {
-    return runsReady(p, specImage(p)) && allContainersRunSpecImages(p);
+  /** The container runs {@code image} (however the runtime spells it) and is ready. */
+  private static boolean upOn(ContainerStatus s, String image) {
+    return ImageRefs.runs(s, image) && Boolean.TRUE.equals(s.getReady()) && s.getState() != null && s.getState().getRunning() != null;
   }
 
   /** The runtime container id of the first container, e.g. containerd://abc. */

@@ -137,13 +137,16 @@ public final class ActivityTracker {
     vertx.cancelTimer(timer);
   }
 
+  /** One last-active write a flush makes, and what to restore if it fails. */
+  private record Due(State state, Pod pod, long activity, long writtenBefore, long interval) {}
+
   /** Writes last-active for every sandbox whose activity advanced and whose interval has passed. */
   Future<Void> flush() {
     if (flushing) {
       return Future.succeededFuture();
     }
     long now = System.currentTimeMillis();
-    List<Runnable> due = new ArrayList<>();
+    List<Due> due = new ArrayList<>();
     for (Map.Entry<String, State> e : sandboxes.entrySet()) {
       String id = e.getKey();
       State s = e.getValue();
@@ -166,31 +169,28 @@ public final class ActivityTracker {
         continue;
       }
       long jitter = (long) (interval * 0.1 * (ThreadLocalRandom.current().nextDouble() * 2 - 1));
-      long writtenBefore = s.writtenMillis;
+      due.add(new Due(s, pod.get(), activity, s.writtenMillis, interval));
       s.writtenMillis = activity;
       s.nextFlushMillis = now + interval + jitter;
       s.intervalMillis = interval;
-      Pod p = pod.get();
-      due.add(() -> {
-        if (!write(p, activity)) {
-          // Not written (API timeout, 429, 5xx): try again soon, not an interval later, since the
-          // pod's annotation is now older than the idle-timeout reconciler assumes.
-          s.writtenMillis = writtenBefore;
-          s.nextFlushMillis = System.currentTimeMillis() + Math.min(interval, RETRY_AFTER_FAILURE_MILLIS);
-        }
-      });
     }
     if (due.isEmpty()) {
       return Future.succeededFuture();
     }
     flushing = true;
-    // Each write on a Vert.x worker: the worker pool bounds how many run at once.
+    // Each write on a Vert.x worker (the worker pool bounds how many run at once); its outcome is
+    // handled back on this context, which owns the per-sandbox state.
     List<Future<Void>> writes = new ArrayList<>();
-    for (Runnable r : due) {
-      writes.add(vertx.executeBlocking(() -> {
-        r.run();
+    for (Due d : due) {
+      writes.add(vertx.executeBlocking(() -> write(d.pod(), d.activity()), false).map(written -> {
+        if (!written) {
+          // Not written (API timeout, 429, 5xx): try again soon, not an interval later, since the
+          // pod's annotation is now older than the idle-timeout reconciler assumes.
+          d.state().writtenMillis = d.writtenBefore();
+          d.state().nextFlushMillis = System.currentTimeMillis() + Math.min(d.interval(), RETRY_AFTER_FAILURE_MILLIS);
+        }
         return null;
-      }, false));
+      }));
     }
     return Future.join(writes).<Void>mapEmpty().eventually(() -> {
       flushing = false;
@@ -204,7 +204,7 @@ public final class ActivityTracker {
     return d.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : d;
   }
 
-  /** Writes last-active; false when the write failed (it is then tried again on the next tick). */
+  /** Writes last-active; false when the write failed. Blocking: runs on a worker. */
   private boolean write(Pod p, long activityMillis) {
     String patch = Json.encode(Map.of("metadata", Map.of("annotations",
         Map.of(Annotations.LAST_ACTIVE, PodTransitions.rfc3339(Instant.ofEpochMilli(activityMillis))))));

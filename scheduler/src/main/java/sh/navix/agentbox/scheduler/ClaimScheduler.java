@@ -176,7 +176,7 @@ public final class ClaimScheduler extends VerticleBase {
     Optional<Pod> already = cache.podBySandboxId(r.sandboxId());
     if (already.isPresent()) {
       // An idempotent retry whose first claim went through: the same sandbox, never a second pod.
-      reply.complete(new Bus.ClaimReply(SandboxRecords.of(already.get(), SandboxRecords.liveStatus(already.get()), null, null), null));
+      reply.complete(alreadyHeld(already.get()));
       return;
     }
     Optional<String> badContainer = unknownContainer(pool.get(), in);
@@ -192,6 +192,11 @@ public final class ClaimScheduler extends VerticleBase {
     w.timer = vertx.setTimer(budget, t -> expire(q, w));
     lastCreate.put(q.key(), Instant.now());
     drain(q);
+  }
+
+  /** The answer for a request whose sandbox a pod already holds: that sandbox, as it is now. */
+  private static Bus.ClaimReply alreadyHeld(Pod p) {
+    return new Bus.ClaimReply(SandboxRecords.of(p, SandboxRecords.liveStatus(p), null, null), null);
   }
 
   /**
@@ -251,7 +256,7 @@ public final class ClaimScheduler extends VerticleBase {
         // Claimed meanwhile by another request for the same sandbox (an idempotent retry sent to
         // another replica while this one waited): the same sandbox, never a second pod.
         q.waiting.pollFirst();
-        finish(head, new Bus.ClaimReply(SandboxRecords.of(held.get(), SandboxRecords.liveStatus(held.get()), null, null), null));
+        finish(head, alreadyHeld(held.get()));
         continue;
       }
       Pod pod = pick(q);

@@ -22,6 +22,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -77,6 +78,8 @@ public final class ClaimScheduler extends VerticleBase {
   /** Pool key → time of the last create request served, and what was last written to the pool. */
   private final Map<String, Instant> lastCreate = new HashMap<>();
   private final Map<String, Instant> lastCreateWritten = new HashMap<>();
+  /** Sandbox id → a claim of it whose write outcome is unknown, still watched. */
+  private final Map<String, Unconfirmed> unconfirmed = new HashMap<>();
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private final List<Long> timers = new ArrayList<>();
   private Counter conflicts;
@@ -131,6 +134,7 @@ public final class ClaimScheduler extends VerticleBase {
         .description("Claims that lost a compare-and-swap race and took another pod").register(registry);
     consumers.add(vertx.eventBus().<Bus.ClaimRequest>consumer(Bus.CLAIM, this::onClaim));
     consumers.add(vertx.eventBus().<Bus.ClaimCancel>consumer(Bus.CLAIM_CANCEL, m -> cancel(m.body().sandboxId())));
+    consumers.add(vertx.eventBus().<Bus.ClaimAnswered>consumer(Bus.CLAIM_ANSWERED, m -> answered(m.body().sandboxId())));
     consumers.add(vertx.eventBus().<Bus.PodChanged>consumer(Bus.POD_CHANGED, m -> {
       forgetIfCaughtUp(m.body().namespace(), m.body().podName());
       PoolQueue q = queues.get(m.body().namespace() + "/" + m.body().poolName());
@@ -145,6 +149,7 @@ public final class ClaimScheduler extends VerticleBase {
   @Override
   public Future<?> stop() {
     timers.forEach(vertx::cancelTimer);
+    unconfirmed.values().forEach(u -> vertx.cancelTimer(u.timer));
     for (PoolQueue q : queues.values()) {
       for (Waiter w : q.waiting) {
         finish(w, new Bus.ClaimReply(null, ApiError.serviceUnavailable("gateway shutting down; retry")));
@@ -347,7 +352,7 @@ public final class ClaimScheduler extends VerticleBase {
               expire(q, w);
             }
           } else {
-            ambiguous(q, w, pod, ar.cause());
+            ambiguous(q, w, pod, claimed, ar.cause());
           }
           drain(q);
         });
@@ -372,26 +377,82 @@ public final class ClaimScheduler extends VerticleBase {
 
   /**
    * The write failed without a verdict (API unreachable, timeout): it may or may not have been
-   * applied. The caller gets 503; if the pod turns out to hold this sandbox after all, it is
-   * released at once, so no pod stays claimed without a live request.
+   * applied. The caller gets 503. If the pod turns out to hold this sandbox after all, from this
+   * very write, and nobody got the sandbox as an answer, it is released, so no pod stays claimed
+   * without a live request:
+   * <ul>
+   *   <li>without an Idempotency-Key nobody ever can (the next try has another id): released as
+   *       soon as the cache shows it;
+   *   <li>with one, the client's retry gets it (as an already held sandbox): the scheduler waits
+   *       for the watch window for that retry to be answered here ({@link Bus#CLAIM_ANSWERED}).
+   *       If none was, a sandbox with an idle timeout is left to it (the retry may have gone to
+   *       another replica, whose client then keeps it by using it); one without is released.
+   * </ul>
+   * A holder this write did not make (another replica claimed for the same key) is left alone.
    */
-  private void ambiguous(PoolQueue q, Waiter w, Pod pod, Throwable cause) {
+  private void ambiguous(PoolQueue q, Waiter w, Pod pod, Pod claimed, Throwable cause) {
     vertx.cancelTimer(w.timer);
-    LOG.warn("claim of pod {}/{} for sandbox {} failed: {}", q.namespace, Pods.name(pod), w.request.sandboxId(), cause.toString());
-    registry.timer("agentbox_claim_seconds", "outcome", "api_error").record(Duration.ofNanos(System.nanoTime() - w.started));
-    finish(w, new Bus.ClaimReply(null, ApiError.serviceUnavailable("the Kubernetes API could not be reached: " + rootMessage(cause))));
     String sandboxId = w.request.sandboxId();
+    boolean retryable = w.request.retryable();
+    LOG.warn("claim of pod {}/{} for sandbox {} failed: {}", q.namespace, Pods.name(pod), sandboxId, cause.toString());
+    registry.timer("agentbox_claim_seconds", "outcome", "api_error").record(Duration.ofNanos(System.nanoTime() - w.started));
+    finish(w, new Bus.ClaimReply(null, ApiError.serviceUnavailable("the Kubernetes API could not be reached: " + rootMessage(cause)
+        + (retryable ? "; the claim may have gone through: retry with the same Idempotency-Key to get the sandbox if so"
+            : "; if the claim went through after all, its pod is released"))));
+    String podName = Pods.name(pod);
+    String claimedAt = Pods.annotation(claimed, Annotations.CLAIMED_AT);
     long deadline = System.nanoTime() + options.ambiguousClaimWatch.toNanos();
-    vertx.setPeriodic(1000, 1000, id -> {
-      Optional<Pod> held = cache.podBySandboxId(sandboxId);
-      if (held.isPresent()) {
-        vertx.cancelTimer(id);
-        LOG.warn("sandbox {} was claimed on pod {} after its request failed: releasing it", sandboxId, Pods.name(held.get()));
-        vertx.eventBus().request(Bus.RELEASE, new Bus.ReleaseRequest(q.namespace, sandboxId, "Canceled", "ClaimAborted"));
-      } else if (System.nanoTime() > deadline) {
-        vertx.cancelTimer(id);
+    Unconfirmed u = new Unconfirmed(sandboxId);
+    unconfirmed.put(sandboxId, u);
+    u.timer = vertx.setPeriodic(1000, 1000, id -> {
+      if (unconfirmed.get(sandboxId) != u) {
+        vertx.cancelTimer(id); // answered meanwhile, or superseded by a newer unconfirmed claim
+        return;
+      }
+      List<Pod> holders = cache.podsBySandboxId(sandboxId).stream().filter(p -> !Pods.deleting(p)).toList();
+      boolean ours = !holders.isEmpty() && holders.stream()
+          .allMatch(p -> podName.equals(Pods.name(p)) && Objects.equals(claimedAt, Pods.annotation(p, Annotations.CLAIMED_AT)));
+      boolean over = System.nanoTime() > deadline;
+      if (ours && retryable && over && Pods.duration(holders.get(0), Annotations.IDLE_TIMEOUT).isPresent()) {
+        // A retry answered by another replica is not known here, and releasing would take the
+        // sandbox from that client: its idle timeout reclaims it if nobody uses it.
+        endWatch(u, "left_to_idle_timeout");
+        LOG.info("sandbox {} on pod {}, whose claim had an unknown outcome, was not asked for again here: left to its idle timeout",
+            sandboxId, podName);
+      } else if (ours && (!retryable || over)) {
+        endWatch(u, "released");
+        LOG.warn("sandbox {} was claimed on pod {} after its request failed, and no retry got it: releasing it", sandboxId, podName);
+        vertx.eventBus().request(Bus.RELEASE, new Bus.ReleaseRequest(q.namespace, sandboxId, "Canceled", "ClaimAborted"))
+            .onFailure(e -> LOG.warn("release of unconfirmed sandbox {} failed: {}", sandboxId, e.toString()));
+      } else if (over) {
+        endWatch(u, holders.isEmpty() ? "not_applied" : "held_elsewhere");
       }
     });
+  }
+
+  /** A claim whose write outcome was unknown, watched until it is known what became of it. */
+  private static final class Unconfirmed {
+    final String sandboxId;
+    long timer = -1;
+
+    Unconfirmed(String sandboxId) {
+      this.sandboxId = sandboxId;
+    }
+  }
+
+  private void endWatch(Unconfirmed u, String outcome) {
+    unconfirmed.remove(u.sandboxId, u);
+    vertx.cancelTimer(u.timer);
+    registry.counter("agentbox_claim_unconfirmed_total", "outcome", outcome).increment();
+  }
+
+  /** A create for this sandbox was answered with it: an unconfirmed claim of it is the client's now. */
+  private void answered(String sandboxId) {
+    Unconfirmed u = unconfirmed.get(sandboxId);
+    if (u != null) {
+      LOG.info("sandbox {}, whose claim had an unknown outcome, was handed to a retry of its create", sandboxId);
+      endWatch(u, "answered");
+    }
   }
 
   private void finish(Waiter w, Bus.ClaimReply reply) {

@@ -24,6 +24,12 @@ public final class Bus {
    * request waited in the queue; it is dropped there and claims nothing.
    */
   public static final String CLAIM_CANCEL = "agentbox.claim.cancel";
+  /**
+   * Send, API to scheduler: {@link ClaimAnswered}, a create for this sandbox was answered with the
+   * sandbox (an Idempotency-Key retry after a claim whose outcome was unknown), so the scheduler no
+   * longer releases it as unconfirmed.
+   */
+  public static final String CLAIM_ANSWERED = "agentbox.claim.answered";
   /** Request/reply, API and timeouts to the lifecycle writer: {@link ReleaseRequest} → {@link Sandbox}. */
   public static final String RELEASE = "agentbox.release";
   /** Publish, cache to scheduler and reconcilers: {@link PodChanged}. */
@@ -35,12 +41,21 @@ public final class Bus {
 
   /**
    * Ask for an idle pod of a pool for sandbox {@code sandboxId}; wait up to {@code waitBudget} in
-   * the pool's FIFO queue.
+   * the pool's FIFO queue. {@code retryable}: the client can resend the same request and reach
+   * the same sandbox (it sent an Idempotency-Key).
    */
-  public record ClaimRequest(String sandboxId, CreateSandboxInput input, Duration waitBudget) {}
+  public record ClaimRequest(String sandboxId, CreateSandboxInput input, Duration waitBudget, boolean retryable) {
+    /** A request its client cannot retry into the same sandbox (no Idempotency-Key: a new id each time). */
+    public ClaimRequest(String sandboxId, CreateSandboxInput input, Duration waitBudget) {
+      this(sandboxId, input, waitBudget, false);
+    }
+  }
 
   /** Drop the queued claim for {@code sandboxId}: nobody is left to answer. */
   public record ClaimCancel(String sandboxId) {}
+
+  /** A create for {@code sandboxId} got the sandbox as its answer. */
+  public record ClaimAnswered(String sandboxId) {}
 
   /** The outcome of a claim: the sandbox (Starting), or the error the caller gets (with its detail). */
   public record ClaimReply(Sandbox sandbox, sh.navix.agentbox.api.model.ApiError error) {}
@@ -59,7 +74,7 @@ public final class Bus {
   public record SandboxRunning(Sandbox sandbox) {}
 
   private static final List<Class<?>> MESSAGE_TYPES =
-      List.of(ClaimRequest.class, ClaimCancel.class, ClaimReply.class, ReleaseRequest.class, PodChanged.class, PoolChanged.class, SandboxRunning.class, Sandbox.class);
+      List.of(ClaimRequest.class, ClaimCancel.class, ClaimAnswered.class, ClaimReply.class, ReleaseRequest.class, PodChanged.class, PoolChanged.class, SandboxRunning.class, Sandbox.class);
 
   /**
    * Registers pass-by-reference codecs for the message types, so they travel without

@@ -136,7 +136,7 @@ public final class SandboxApi {
       // retry and find it, so that one is kept.)
       ctx.response().closeHandler(x -> vertx.eventBus().send(Bus.CLAIM_CANCEL, new Bus.ClaimCancel(id)));
     }
-    Future<Sandbox> created = key == null ? claim(id, v) : idempotent(id, v);
+    Future<Sandbox> created = key == null ? claim(id, v, false) : idempotent(id, v);
     created
         .compose(s -> v.waitForRunning() && SandboxStatus.STARTING.equals(s.status()) ? awaitRunning(s, v) : Future.succeededFuture(s))
         .onSuccess(s -> {
@@ -147,6 +147,9 @@ public final class SandboxApi {
                     : vertx.eventBus().request(Bus.RELEASE, new Bus.ReleaseRequest(s.namespace(), id, "Canceled", "ClientGone")))
                 .onFailure(e -> LOG.warn("sandbox {}: release after its client went away failed: {}", id, e.toString()));
             return;
+          }
+          if (key != null) {
+            vertx.eventBus().send(Bus.CLAIM_ANSWERED, new Bus.ClaimAnswered(id)); // the sandbox is the client's now
           }
           respond(ctx, 201, Map.of("sandbox", s));
         })
@@ -163,7 +166,7 @@ public final class SandboxApi {
     if (inFlight != null) {
       return inFlight;
     }
-    Future<Sandbox> f = history.get(id).compose(h -> h.isPresent() ? Future.succeededFuture(views.historical(h.get())) : claim(id, v));
+    Future<Sandbox> f = history.get(id).compose(h -> h.isPresent() ? Future.succeededFuture(views.historical(h.get())) : claim(id, v, true));
     creating.put(id, f);
     return f.andThen(ar -> {
       if (ar.failed()) {
@@ -174,9 +177,9 @@ public final class SandboxApi {
     });
   }
 
-  private Future<Sandbox> claim(String id, CreateRequests.Validated v) {
+  private Future<Sandbox> claim(String id, CreateRequests.Validated v, boolean retryable) {
     long timeout = v.waitBudget().toMillis() + 30_000; // the scheduler answers at the budget; this is a backstop
-    return vertx.eventBus().<Bus.ClaimReply>request(Bus.CLAIM, new Bus.ClaimRequest(id, v.input(), v.waitBudget()),
+    return vertx.eventBus().<Bus.ClaimReply>request(Bus.CLAIM, new Bus.ClaimRequest(id, v.input(), v.waitBudget(), retryable),
             new DeliveryOptions().setSendTimeout(timeout))
         .recover(e -> Future.failedFuture(ApiError.serviceUnavailable("claim scheduler unavailable: " + e.getMessage())))
         .compose(m -> m.body().error() != null ? Future.failedFuture(m.body().error()) : Future.succeededFuture(m.body().sandbox()))

@@ -64,6 +64,12 @@ public final class Lifecycle {
     registry.counter("agentbox_sandbox_transitions_total", "from", from == null ? "none" : from.wire(), "to", to).increment();
   }
 
+  /** A pass of a pool's pod creates that the API server refused, all of them. */
+  void createRefused(sh.navix.agentbox.api.crd.SandboxPool pool) {
+    registry.counter("agentbox_pool_create_refusals_total", "namespace", pool.getMetadata().getNamespace(),
+        "pool", pool.getMetadata().getName()).increment();
+  }
+
   /** The pool's idle image, if the pool is known. */
   Optional<String> idleImage(Pod p) {
     return cache.pool(Pods.namespace(p), Pods.pool(p)).map(WarmPods::idleImage);

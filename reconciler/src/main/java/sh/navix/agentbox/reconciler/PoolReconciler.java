@@ -2,10 +2,12 @@ package sh.navix.agentbox.reconciler;
 
 import sh.navix.agentbox.api.lifecycle.KubeErrors;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -14,6 +16,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -47,6 +50,8 @@ public final class PoolReconciler extends VerticleBase {
   private final Map<String, Long> statusWritten = new HashMap<>();
   /** Pools whose status changed inside the interval and still needs writing. */
   private final Set<String> statusDue = new HashSet<>();
+  /** Pool key → pod creates refused in a row (quota, admission webhook, invalid template), and the back-off. */
+  private final Map<String, CreateFailures> createFailures = new HashMap<>();
   private KeyedQueue queue;
   /** Pools with a pod-event reconcile already scheduled. */
   private final Set<String> debounced = new HashSet<>();
@@ -119,6 +124,7 @@ public final class PoolReconciler extends VerticleBase {
     if (cached.isEmpty() || Pods.deleting(cached.get())) {
       watchlist.remove(key);
       expected.remove(key);
+      createFailures.remove(key);
       statusDue.remove(key);
       statusWritten.remove(key);
       Future<?> removal = deleteAll(key, pods);
@@ -136,25 +142,79 @@ public final class PoolReconciler extends VerticleBase {
         .filter(ph -> ph != SandboxPhase.FAILED).isPresent()).toList();
     int replicas = pool.getSpec().getReplicas();
     int count = active.size() + pending.size();
+    CreateFailures refused = createFailures.get(key);
+    if (refused != null && !Objects.equals(refused.generation, pool.getMetadata().getGeneration())) {
+      createFailures.remove(key); // the pool's spec changed: whatever was refused may pass now
+      refused = null;
+    }
+    boolean backingOff = refused != null && System.nanoTime() < refused.retryAt;
+    List<Future<?>> creates = new ArrayList<>();
     // Scaling up: say so before creating, so the pool reads ScalingUp however fast pods appear.
-    Future<?> announced = count < replicas && pending.isEmpty() ? writeStatus(pool, pods) : Future.succeededFuture();
+    Future<?> announced = count < replicas && pending.isEmpty() && !backingOff ? writeStatus(pool, pods) : Future.succeededFuture();
+    int probe = refused == null ? options.createBurst : 1; // after a refusal, one pod tries whether creates pass again
     return announced.eventually(() -> {
       List<Future<?>> work = new ArrayList<>();
-      if (count < replicas) {
-        int n = Math.min(replicas - count, options.createBurst);
+      if (count < replicas && !backingOff) {
+        int n = Math.min(replicas - count, probe);
         for (int i = 0; i < n; i++) {
-          work.add(create(key, pool, pending));
+          creates.add(create(key, pool, pending));
         }
+        work.addAll(creates);
       }
       work.addAll(scaleDown(pool, active, count - replicas, now));
-      boolean waiting = !pending.isEmpty() || active.stream().anyMatch(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) != null);
+      boolean waiting = !pending.isEmpty() || createFailures.containsKey(key)
+          || active.stream().anyMatch(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) != null);
       if (waiting) {
         watchlist.add(key);
       } else {
         watchlist.remove(key);
       }
       return Future.join(work);
-    }).eventually(() -> writeStatus(lifecycle.cache().pool(ns, name).orElse(pool), lifecycle.cache().pods(ns, name)));
+    }).eventually(() -> {
+      createsDone(key, pool, creates);
+      return writeStatus(lifecycle.cache().pool(ns, name).orElse(pool), lifecycle.cache().pods(ns, name));
+    });
+  }
+
+  /** Pod creates refused in a row for one pool: each refusal doubles the wait before the next try. */
+  private static final class CreateFailures {
+    int count;
+    long retryAt;
+    String message;
+    Long generation;
+  }
+
+  /**
+   * After a pass's creates: any success ends the back-off; all refused (quota, an admission
+   * webhook, an invalid template) doubles it, from {@code createBackoff} up to
+   * {@code createBackoffMax}, and the next pass tries one pod only, instead of the API server
+   * being sent a full burst every tick.
+   */
+  private void createsDone(String key, SandboxPool pool, List<Future<?>> creates) {
+    if (creates.isEmpty()) {
+      return;
+    }
+    if (creates.stream().anyMatch(Future::succeeded)) {
+      CreateFailures was = createFailures.remove(key);
+      if (was != null) {
+        LOG.info("pool {}: pod creates pass again after {} refused", key, was.count);
+      }
+      return;
+    }
+    CreateFailures f = createFailures.computeIfAbsent(key, k -> new CreateFailures());
+    f.count++;
+    f.generation = pool.getMetadata().getGeneration();
+    Throwable cause = creates.get(0).cause();
+    f.message = cause == null ? "unknown error" : cause instanceof KubernetesClientException k && k.getStatus() != null
+        && k.getStatus().getMessage() != null ? k.getStatus().getMessage() : cause.getMessage();
+    long shift = Math.min(f.count - 1, 20);
+    Duration wait = options.createBackoff.multipliedBy(1L << shift);
+    if (wait.compareTo(options.createBackoffMax) > 0) {
+      wait = options.createBackoffMax;
+    }
+    f.retryAt = System.nanoTime() + wait.toNanos();
+    lifecycle.createRefused(pool);
+    LOG.warn("pool {}: pod create refused ({} in a row): {}; next try in {}s", key, f.count, f.message, Math.max(1, wait.toSeconds()));
   }
 
   private Future<?> create(String key, SandboxPool pool, Set<String> pending) {
@@ -257,7 +317,8 @@ public final class PoolReconciler extends VerticleBase {
 
   private Future<?> writeStatus(SandboxPool pool, List<Pod> pods) {
     String key = PodWriter.key(pool);
-    SandboxPoolStatus status = PoolStatuses.compute(pool, pods, lifecycle.clock().instant());
+    CreateFailures refused = createFailures.get(key);
+    SandboxPoolStatus status = PoolStatuses.compute(pool, pods, lifecycle.clock().instant(), refused == null ? null : refused.message);
     if (pool.getStatus() != null && Json.mapper().valueToTree(pool.getStatus()).equals(Json.mapper().valueToTree(status))) {
       statusDue.remove(key);
       return Future.succeededFuture();

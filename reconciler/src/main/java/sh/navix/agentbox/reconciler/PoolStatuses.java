@@ -25,6 +25,11 @@ public final class PoolStatuses {
 
   /** The status {@code pool} should have given its {@code pods}; conditions keep their transition time while unchanged. */
   public static SandboxPoolStatus compute(SandboxPool pool, List<Pod> pods, Instant now) {
+    return compute(pool, pods, now, null);
+  }
+
+  /** The same, with {@code createRefusal} (the API server's reason, or null) told in the Scaling condition. */
+  public static SandboxPoolStatus compute(SandboxPool pool, List<Pod> pods, Instant now, String createRefusal) {
     String name = pool.getMetadata().getName();
     int idle = 0, unavailableIdle = 0, starting = 0, running = 0, stopping = 0, failed = 0;
     for (Pod p : pods) {
@@ -100,7 +105,8 @@ public final class PoolStatuses {
     boolean scaling = current != replicas;
     conditions.add(condition(previous, PoolConditions.SCALING, scaling,
         current < replicas ? PoolConditions.REASON_SCALING_UP : current > replicas ? PoolConditions.REASON_SCALING_DOWN : PoolConditions.REASON_REPLICAS_READY,
-        current + " of " + replicas + " replicas present", generation, now));
+        current + " of " + replicas + " replicas present"
+            + (createRefusal != null && current < replicas ? "; pod creation refused: " + createRefusal : ""), generation, now));
     String degradedReason = unavailableIdle > 0 && failed > 0 ? PoolConditions.REASON_UNHEALTHY_AND_FAILED
         : unavailableIdle > 0 ? PoolConditions.REASON_UNHEALTHY_IDLE_PODS
         : failed > 0 ? PoolConditions.REASON_FAILED_PODS_PRESENT : PoolConditions.REASON_ALL_PODS_HEALTHY;

@@ -17,8 +17,20 @@ public final class ReconcilerOptions {
   public Duration poolDebounce = Duration.ofMillis(200);
   /** A pool's status is written at most this often (the last change is always written). */
   public Duration statusInterval = Duration.ofSeconds(1);
+  /**
+   * A released pod is back to idle once its idle image is up again, usually within seconds (the
+   * image is on the node). One still stopping this long after its sandbox ended is removed and
+   * replaced.
+   */
+  public Duration stoppingTimeout = Duration.ofMinutes(5);
   /** Most pods one pool creates in one pass. */
   public int createBurst = 100;
+  /**
+   * A pool whose pod creates the API server refuses (quota, admission webhook) waits this long
+   * before it tries again, doubled with each refusal in a row up to {@code createBackoffMax}.
+   */
+  public Duration createBackoff = Duration.ofSeconds(1);
+  public Duration createBackoffMax = Duration.ofMinutes(5);
 
   /** Lease that elects the one process running the reconcilers. */
   public String leaseName = "agentbox-gateway-leader";

@@ -10,6 +10,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.crd.SandboxPool;
 import sh.navix.agentbox.api.crd.SandboxStopReason;
@@ -20,7 +21,8 @@ import sh.navix.agentbox.api.lifecycle.Timeouts;
  * Startup and idle timeouts (leader only), checked every tick from the cache's pool+phase index:
  * a starting sandbox past its startup timeout fails with StartupTimeout (the pod is then removed
  * and replaced); a running sandbox idle past its idle timeout plus the activity flush lag is
- * released with failure reason IdleTimeout.
+ * released with failure reason IdleTimeout; a pod still stopping {@code stoppingTimeout} after its
+ * sandbox ended is removed (and replaced).
  */
 public final class TimeoutReconciler extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(TimeoutReconciler.class);
@@ -58,6 +60,19 @@ public final class TimeoutReconciler extends VerticleBase {
         if (deadline.isPresent() && !deadline.get().isAfter(now) && !Pods.deleting(p)) {
           run(p, () -> lifecycle.fail(p, new Pods.PodFailure("StartupTimeout",
               "sandbox did not become ready within " + Timeouts.startupTimeout(p, pool).orElseThrow().toSeconds() + "s", null)));
+        }
+      }
+      for (Pod p : lifecycle.cache().pods(ns, name, SandboxPhase.STOPPING)) {
+        Optional<Instant> deadline = Pods.time(p, Annotations.TERMINATED_AT)
+            .map(t -> t.plus(Timeouts.ANNOTATION_TIME_RESOLUTION).plus(options.stoppingTimeout));
+        if (deadline.isPresent() && !deadline.get().isAfter(now) && !Pods.deleting(p)) {
+          // The idle image never came back up (a pull that hangs, a kubelet that never restarted
+          // the container): the pod is removed with its sandbox on record, and the pool replaces it.
+          run(p, () -> lifecycle.finish(p).onSuccess(v -> {
+            lifecycle.transition(SandboxPhase.STOPPING, "removed");
+            LOG.warn("pod {}/{} was still stopping {}s after its sandbox {} ended: removed, the pool replaces it",
+                ns, Pods.name(p), options.stoppingTimeout.toSeconds(), Pods.sandboxId(p));
+          }));
         }
       }
       for (Pod p : lifecycle.cache().pods(ns, name, SandboxPhase.RUNNING)) {

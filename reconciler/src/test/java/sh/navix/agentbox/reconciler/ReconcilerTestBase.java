@@ -68,6 +68,7 @@ abstract class ReconcilerTestBase {
     o.resync = Duration.ofSeconds(2);
     o.tick = Duration.ofMillis(100);
     o.scaleDownProtection = Duration.ofSeconds(1);
+    o.stoppingTimeout = Duration.ofSeconds(5);
     o.leaseDuration = Duration.ofSeconds(3);
     o.renewDeadline = Duration.ofSeconds(2);
     o.retryPeriod = Duration.ofMillis(200);
@@ -83,14 +84,22 @@ abstract class ReconcilerTestBase {
     final Reconcilers reconcilers;
 
     Process(String identity, Path home) throws Exception {
+      this(identity, home, http -> {}, options -> {});
+    }
+
+    /** One whose Kubernetes client and reconciler options the test adjusts. */
+    Process(String identity, Path home, java.util.function.Consumer<io.fabric8.kubernetes.client.http.HttpClient.Builder> http,
+        java.util.function.Consumer<ReconcilerOptions> tune) throws Exception {
       Bus.registerCodecs(vertx.eventBus());
       Config config = new ConfigBuilder().withMasterUrl(cluster.masterUrl()).withNamespace("default").withRequestTimeout(10_000).build();
-      client = new KubernetesClientBuilder().withConfig(config).build();
+      client = new KubernetesClientBuilder().withConfig(config).withHttpClientBuilderConsumer(http).build();
       cache = ClusterCache.create(vertx, client, null, Duration.ofMinutes(5));
       cache.start().await(30, TimeUnit.SECONDS);
       Files.createDirectories(home);
       history = H2HistoryStore.open(vertx, home.resolve("history/sandboxes"), Duration.ZERO).await(10, TimeUnit.SECONDS);
-      reconcilers = Reconcilers.start(vertx, client, cache, history, new SimpleMeterRegistry(), fastOptions(identity))
+      ReconcilerOptions options = fastOptions(identity);
+      tune.accept(options);
+      reconcilers = Reconcilers.start(vertx, client, cache, history, new SimpleMeterRegistry(), options)
           .await(10, TimeUnit.SECONDS);
     }
 

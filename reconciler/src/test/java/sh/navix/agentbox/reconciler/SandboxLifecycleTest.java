@@ -292,6 +292,30 @@ class SandboxLifecycleTest extends ReconcilerTestBase {
     admin.resources(sh.navix.agentbox.api.crd.SandboxPool.class).inNamespace("default").withName("brokenidle").delete();
   }
 
+  /**
+   * A released pod whose idle image does not come back up (here a pull that takes a minute; on a
+   * cluster, a hung pull or a kubelet that never restarted the container) is removed once it has
+   * been stopping for the stopping timeout, its sandbox on record, and the pool replaces it.
+   */
+  @Test
+  void aPodStillStoppingAfterTheStoppingTimeoutIsRemovedAndReplaced() throws Exception {
+    template("slowidle", "example/slow-pull-idle:1", "example/sandbox:1");
+    pool("slowidle", "slowidle", 1, null);
+    Pod idle = awaitPods("slowidle", "1 pod", ps -> ps.size() == 1).get(0);
+    String name = idle.getMetadata().getName();
+    claim(pod(name), "sbxslowidle1", "example/sandbox:2", null, null);
+    awaitPod(name, "running", p -> Pods.inPhase(p, SandboxPhase.RUNNING));
+    gateway.vertx.eventBus().request(Bus.RELEASE, gateway.release("sbxslowidle1")).await(10, TimeUnit.SECONDS);
+    assertThat(Pods.inPhase(pod(name), SandboxPhase.STOPPING)).as("pulling the idle image again").isTrue();
+
+    List<Pod> replaced = awaitPods("slowidle", "the stopping pod replaced", ps -> ps.size() == 1 && !ps.get(0).getMetadata().getName().equals(name));
+    assertThat(Pods.inPhase(replaced.get(0), SandboxPhase.IDLE)).isTrue();
+    Sandbox record = await("history record", Duration.ofSeconds(5), () -> gateway.record("sbxslowidle1"));
+    assertThat(record.status()).isEqualTo(SandboxStatus.COMPLETED);
+    assertThat(record.podName()).isEqualTo(name);
+    admin.resources(sh.navix.agentbox.api.crd.SandboxPool.class).inNamespace("default").withName("slowidle").delete();
+  }
+
   @Test
   void imagePullFailureFailsTheSandboxAndReplacesThePod() throws Exception {
     pool("pullfail", "life", 2, null);

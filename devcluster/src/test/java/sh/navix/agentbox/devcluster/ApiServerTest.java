@@ -45,6 +45,33 @@ class ApiServerTest extends DevClusterTestBase {
     assertThat(read.get("spec", "replicas").toString()).isEqualTo("2");
   }
 
+  /** As on a real API server, a delete whose preconditions no longer hold is a 409 and deletes nothing. */
+  @Test
+  void aDeleteWithAStalePreconditionIsRefused() {
+    var pods = client.pods().inNamespace("default");
+    var created = pods.resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("guarded").endMetadata()
+        .withNewSpec().addNewContainer().withName("c").withImage("example/idle:1").endContainer().endSpec().build()).create();
+    String before = created.getMetadata().getResourceVersion();
+    created.getMetadata().setLabels(Map.of("changed", "yes"));
+    pods.resource(created).update();
+
+    var refused = org.assertj.core.api.Assertions.catchThrowableOfType(io.fabric8.kubernetes.client.KubernetesClientException.class,
+        () -> pods.withName("guarded").lockResourceVersion(before).delete());
+    assertThat(refused.getCode()).isEqualTo(409);
+    assertThat(refused.getStatus().getMessage()).contains("precondition");
+    assertThat(pods.withName("guarded").get()).as("still there").isNotNull();
+
+    // With the version as it is now (the simulated kubelet may write status meanwhile: then again).
+    Await.until("deleted with a current precondition", java.time.Duration.ofSeconds(10), () -> {
+      try {
+        return pods.withName("guarded").lockResourceVersion(pods.withName("guarded").get().getMetadata().getResourceVersion()).delete();
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        return e.getCode() == 409 ? null : org.assertj.core.api.Assertions.fail("unexpected", e);
+      }
+    });
+    assertThat(pods.withName("guarded").get()).isNull();
+  }
+
   @Test
   void scaleSubresourceReadsAndWritesReplicas() {
     SandboxPool pool = new SandboxPool();

@@ -142,14 +142,17 @@ public final class Lifecycle {
   /**
    * Ends a pod for good: history record first, then our finalizer off, then delete. Safe to
    * repeat after a crash at any step: the record is written once, a missing finalizer or pod is
-   * fine.
+   * fine. The delete carries the version the decision was made on (a precondition): a pod claimed
+   * in between (an idle pod chosen for scale-down, a claim landing between the finalizer write and
+   * the delete) is not deleted; the 409 fails this call and the pod is looked at again as it is.
    */
   public Future<Void> finish(Pod p) {
     return record(p)
         .compose(v -> Pods.hasFinalizer(p, Finalizers.SANDBOX_PROTECTION)
-            ? writer.update(PodTransitions.withoutFinalizer(p)).mapEmpty()
-            : Future.<Void>succeededFuture())
-        .compose(v -> Pods.deleting(p) ? Future.<Void>succeededFuture() : writer.delete(Pods.namespace(p), Pods.name(p)))
+            ? writer.update(PodTransitions.withoutFinalizer(p)).map(u -> u.getMetadata().getResourceVersion())
+            : Future.succeededFuture(p.getMetadata().getResourceVersion()))
+        .compose(version -> Pods.deleting(p) ? Future.<Void>succeededFuture()
+            : version == null ? writer.delete(Pods.namespace(p), Pods.name(p)) : writer.delete(Pods.namespace(p), Pods.name(p), version))
         .recover(e -> KubeErrors.gone(e) ? Future.succeededFuture() : Future.failedFuture(e))
         .onSuccess(v -> LOG.info("pod {}/{} removed", Pods.namespace(p), Pods.name(p)));
   }

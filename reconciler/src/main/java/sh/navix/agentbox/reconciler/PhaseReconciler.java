@@ -5,8 +5,6 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -138,14 +136,12 @@ public final class PhaseReconciler extends VerticleBase {
     if (id == null || (phase != SandboxPhase.STARTING && phase != SandboxPhase.RUNNING)) {
       return Optional.empty();
     }
-    List<Pod> holders = lifecycle.cache().podsBySandboxId(id).stream()
-        .filter(h -> !Pods.deleting(h) && (Pods.inPhase(h, SandboxPhase.STARTING) || Pods.inPhase(h, SandboxPhase.RUNNING)))
-        .toList();
+    List<Pod> holders = lifecycle.cache().podsBySandboxId(id);
     if (holders.size() < 2) {
       return Optional.empty();
     }
-    Pod first = holders.stream().min(Comparator.<Pod, Instant>comparing(h -> Pods.time(h, Annotations.CLAIMED_AT).orElse(Instant.MAX))
-        .thenComparing(PodWriter::key)).orElseThrow();
+    // p itself is starting or running and not being deleted, so the keeper is one such holder.
+    Pod first = Pods.holder(holders).orElseThrow();
     return PodWriter.key(first).equals(PodWriter.key(p)) ? Optional.empty() : Optional.of(first);
   }
 

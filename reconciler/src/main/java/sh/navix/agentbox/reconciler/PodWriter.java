@@ -50,6 +50,17 @@ public final class PodWriter {
     }, false));
   }
 
+  /**
+   * Deletes the pod only as it was at {@code resourceVersion} (a delete precondition): if anyone
+   * changed it since (a claim), the API server answers 409 and nothing is deleted.
+   */
+  public Future<Void> delete(String namespace, String name, String resourceVersion) {
+    return counted("delete", vertx.<Void>executeBlocking(() -> {
+      client.pods().inNamespace(namespace).withName(name).lockResourceVersion(resourceVersion).delete();
+      return null;
+    }, false));
+  }
+
   /** Writes a pool's status subresource. */
   public Future<SandboxPool> updateStatus(SandboxPool pool) {
     return counted("update_status", vertx.executeBlocking(() -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).updateStatus(), false));

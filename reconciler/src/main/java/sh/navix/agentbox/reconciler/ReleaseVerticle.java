@@ -68,10 +68,11 @@ public final class ReleaseVerticle extends VerticleBase {
       return Future.failedFuture(ApiError.notFound("sandbox " + r.sandboxId() + " not found"));
     }
     // Two holders only after a claim race between replicas (the leader is about to release the
-    // later one): a release ends the sandbox on both, whichever the leader would have kept.
-    holders.stream().skip(1).forEach(other -> release(other, r, attempts)
+    // later one): a release ends the sandbox on both; the answer is the pod it lived on.
+    Pod main = Pods.holder(holders).orElseThrow();
+    holders.stream().filter(h -> h != main).forEach(other -> release(other, r, attempts)
         .onFailure(e -> LOG.warn("sandbox {}: release of its second pod {} failed: {}", r.sandboxId(), Pods.name(other), e.toString())));
-    return release(holders.get(0), r, attempts);
+    return release(main, r, attempts);
   }
 
   private Future<sh.navix.agentbox.api.model.Sandbox> release(Pod p, Bus.ReleaseRequest r, int attempts) {

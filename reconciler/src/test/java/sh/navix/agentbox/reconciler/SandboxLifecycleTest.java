@@ -303,7 +303,17 @@ class SandboxLifecycleTest extends ReconcilerTestBase {
     pool("slowidle", "slowidle", 1, null);
     Pod idle = awaitPods("slowidle", "1 pod", ps -> ps.size() == 1).get(0);
     String name = idle.getMetadata().getName();
-    claim(pod(name), "sbxslowidle1", "example/sandbox:2", null, null);
+    // The pod is still settling (finalizer, kubelet status): claim it as a claimer does, again on a 409.
+    await("claimed", Duration.ofSeconds(10), () -> {
+      try {
+        return claim(pod(name), "sbxslowidle1", "example/sandbox:2", null, null);
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() == 409) {
+          return null;
+        }
+        throw e;
+      }
+    });
     awaitPod(name, "running", p -> Pods.inPhase(p, SandboxPhase.RUNNING));
     gateway.vertx.eventBus().request(Bus.RELEASE, gateway.release("sbxslowidle1")).await(10, TimeUnit.SECONDS);
     assertThat(Pods.inPhase(pod(name), SandboxPhase.STOPPING)).as("pulling the idle image again").isTrue();

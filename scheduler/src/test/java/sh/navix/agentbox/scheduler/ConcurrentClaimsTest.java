@@ -2,9 +2,7 @@ package sh.navix.agentbox.scheduler;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -31,8 +29,6 @@ import sh.navix.agentbox.api.bus.Bus;
 import sh.navix.agentbox.api.cache.ClusterCache;
 import sh.navix.agentbox.api.crd.Labels;
 import sh.navix.agentbox.api.crd.SandboxPhase;
-import sh.navix.agentbox.api.crd.SandboxPool;
-import sh.navix.agentbox.api.crd.SandboxPoolSpec;
 import sh.navix.agentbox.api.lifecycle.Pods;
 import sh.navix.agentbox.api.model.CreateSandboxInput;
 import sh.navix.agentbox.devcluster.DevCluster;
@@ -263,15 +259,7 @@ class ConcurrentClaimsTest {
   }
 
   static void createPool(KubernetesClient admin, String name, int replicas) {
-    SandboxPool pool = new SandboxPool();
-    pool.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace("default").build());
-    SandboxPoolSpec spec = new SandboxPoolSpec();
-    spec.setReplicas(replicas);
-    spec.setIdleImage("example/idle:1");
-    spec.setTemplate(new PodTemplateSpecBuilder().withNewSpec().addNewContainer().withName("sandbox").withImage("example/sandbox:1")
-        .endContainer().endSpec().build());
-    pool.setSpec(spec);
-    admin.resource(pool).create();
+    sh.navix.agentbox.devcluster.Pools.create(admin, name, replicas);
   }
 
   /**

@@ -7,11 +7,13 @@ import io.fabric8.kubernetes.api.model.Pod;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import sh.navix.agentbox.api.GoDuration;
+import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.Labels;
 import sh.navix.agentbox.api.crd.SandboxPhase;
 
@@ -63,6 +65,24 @@ public final class Pods {
   public static boolean hasFinalizer(HasMetadata o, String finalizer) {
     List<String> f = o.getMetadata().getFinalizers();
     return f != null && f.contains(finalizer);
+  }
+
+  /**
+   * The pod a sandbox lives on when several hold its id: two replicas claimed for one
+   * Idempotency-Key at the same moment, or a holder on its way out. Of the holders starting or
+   * running and not being deleted, the one claimed first (then by namespace/name) keeps it; the
+   * leader recycles the others. Without such a holder, the first one. Routing, the API and the
+   * leader's duplicate check all go by this one rule, so they never disagree on where it lives.
+   */
+  public static Optional<Pod> holder(List<Pod> holders) {
+    if (holders.size() < 2) {
+      return holders.stream().findFirst();
+    }
+    Optional<Pod> live = holders.stream()
+        .filter(h -> !deleting(h) && (inPhase(h, SandboxPhase.STARTING) || inPhase(h, SandboxPhase.RUNNING)))
+        .min(Comparator.<Pod, Instant>comparing(h -> time(h, Annotations.CLAIMED_AT).orElse(Instant.MAX))
+            .thenComparing(h -> namespace(h) + "/" + name(h)));
+    return live.isPresent() ? live : holders.stream().findFirst();
   }
 
   /**

@@ -23,6 +23,34 @@ class PodsTest {
     assertThat(Pods.startedOnSpecImages(p)).isTrue();
   }
 
+  /**
+   * Two pods hold one sandbox (two replicas claimed for one key): whichever order the cache lists
+   * them in, the one claimed first is where it lives, as the leader decides, and a holder
+   * already stopping (the recycled duplicate) or being deleted is never it.
+   */
+  @Test
+  void aSandboxOnTwoPodsLivesOnTheOneClaimedFirst() {
+    Pod first = holder("a-2", "running", "2026-12-01T10:00:00Z", false);
+    Pod second = holder("a-1", "starting", "2026-12-01T10:00:01Z", false);
+    assertThat(Pods.holder(java.util.List.of(first, second))).contains(first);
+    assertThat(Pods.holder(java.util.List.of(second, first))).contains(first);
+    Pod sameSecond = holder("a-0", "starting", "2026-12-01T10:00:00Z", false);
+    assertThat(Pods.holder(java.util.List.of(first, sameSecond))).as("same claim time: by name").contains(sameSecond);
+
+    Pod recycled = holder("a-0", "stopping", "2026-12-01T09:00:00Z", false);
+    Pod deleting = holder("a-3", "running", "2026-12-01T09:00:00Z", true);
+    assertThat(Pods.holder(java.util.List.of(recycled, deleting, second))).contains(second);
+    assertThat(Pods.holder(java.util.List.of(recycled))).contains(recycled);
+    assertThat(Pods.holder(java.util.List.of())).isEmpty();
+  }
+
+  private static Pod holder(String name, String phase, String claimedAt, boolean deleting) {
+    return new PodBuilder().withNewMetadata().withName(name).withNamespace("default")
+        .addToLabels(sh.navix.agentbox.api.crd.Labels.SANDBOX_PHASE, phase)
+        .addToAnnotations(sh.navix.agentbox.api.crd.Annotations.CLAIMED_AT, claimedAt)
+        .withDeletionTimestamp(deleting ? "2026-12-01T11:00:00Z" : null).endMetadata().build();
+  }
+
   private static ContainerStatus running(String name, String image) {
     return new ContainerStatusBuilder().withName(name).withImage(image).withReady(true).withNewState().withNewRunning().endRunning().endState()
         .build();

@@ -57,7 +57,7 @@ public final class EmbeddedDevCluster implements DevCluster {
           Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
           KubernetesMockServer server =
               new KubernetesMockServer(new Context(), new MockWebServer(), responses,
-                  new NonBlockingWatchDispatcher(new KubernetesMixedDispatcher(responses)), false);
+                  new NonBlockingWatchDispatcher(new DeletePreconditionDispatcher(new KubernetesMixedDispatcher(responses))), false);
           server.init(InetAddress.getByName(options.getHost()), options.getApiPort());
           String url = "http://" + options.getHost() + ":" + server.getPort();
           Config config = new ConfigBuilder().withMasterUrl(url).withNamespace("default").withRequestTimeout(30_000).build();

@@ -20,12 +20,10 @@ import java.util.concurrent.ExecutorService;
  * once, still on the event loop and so still in order with the requests that send events.
  * Everything else goes to the mock's own dispatcher unchanged.
  */
-final class NonBlockingWatchDispatcher extends Dispatcher {
+final class NonBlockingWatchDispatcher extends DelegatingDispatcher {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NonBlockingWatchDispatcher.class);
-  private final Dispatcher delegate;
-
   NonBlockingWatchDispatcher(Dispatcher delegate) {
-    this.delegate = delegate;
+    super(delegate);
   }
 
   @Override
@@ -35,15 +33,6 @@ final class NonBlockingWatchDispatcher extends Dispatcher {
     return listener == null ? response : response.withWebSocketUpgrade(new Listener(listener));
   }
 
-  @Override
-  public void shutdown() {
-    delegate.shutdown();
-  }
-
-  @Override
-  public void releaseResources() {
-    delegate.releaseResources();
-  }
 
   private final class Listener extends WebSocketListener {
     private final WebSocketListener watch;

@@ -2,8 +2,6 @@ package sh.navix.agentbox.gateway.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServer;
@@ -25,8 +23,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sh.navix.agentbox.api.crd.Labels;
-import sh.navix.agentbox.api.crd.SandboxPool;
-import sh.navix.agentbox.api.crd.SandboxPoolSpec;
 import sh.navix.agentbox.api.lifecycle.Pods;
 import sh.navix.agentbox.devcluster.Await;
 import sh.navix.agentbox.devcluster.DevCluster;
@@ -58,15 +54,7 @@ class ApiOutageTest {
         .replace(cluster.masterUrl(), "http://127.0.0.1:" + proxyPort);
     Path viaProxy = Files.writeString(home.resolve("kubeconfig"), kubeconfig);
 
-    SandboxPool pool = new SandboxPool();
-    pool.setMetadata(new ObjectMetaBuilder().withName("outage").withNamespace("default").build());
-    SandboxPoolSpec spec = new SandboxPoolSpec();
-    spec.setReplicas(3);
-    spec.setIdleImage("example/idle:1");
-    spec.setTemplate(new PodTemplateSpecBuilder().withNewSpec().addNewContainer().withName("sandbox").withImage("example/sandbox:1")
-        .endContainer().endSpec().build());
-    pool.setSpec(spec);
-    cluster.client().resource(pool).create();
+    sh.navix.agentbox.devcluster.Pools.create(cluster.client(), "outage", 3);
 
     GatewayOptions o = GatewayOptions.parse(List.of("--host", "127.0.0.1", "--api-port", "0", "--proxy-port", "0", "--grpc-port", "0", "--home", home.resolve("gw").toString(),
         "--kubeconfig", viaProxy.toString()), Map.of());
@@ -121,6 +109,48 @@ class ApiOutageTest {
         .header("content-type", "application/json").timeout(Duration.ofSeconds(30))
         .POST(HttpRequest.BodyPublishers.ofString("{\"poolName\":\"outage\",\"image\":\"example/sandbox:2\",\"waitTimeoutSeconds\":2}")).build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  /**
+   * A create whose client hangs up while its claim is being written (the write stalls: the API
+   * does not answer for a moment) ends with no pod held: the claim goes through, nobody can ever
+   * learn the sandbox's id, so it is released at once.
+   */
+  @Test
+  void aClaimWhoseClientLeftWhileItWasWrittenIsReleased() throws Exception {
+    sh.navix.agentbox.devcluster.Pools.create(cluster.client(), "gone", 1);
+    Await.until("1 claimable pod in pool gone, in the gateway's view too", Duration.ofSeconds(30), () -> gateway.cache()
+        .pods("default", "gone", sh.navix.agentbox.api.crd.SandboxPhase.IDLE).stream().filter(Pods::claimable).count() == 1 ? true : null);
+
+    proxyDown(); // the claim write stalls in the hop until it is up again
+    try (java.net.Socket client = new java.net.Socket("127.0.0.1", gateway.apiPort())) {
+      String body = "{\"poolName\":\"gone\",\"image\":\"example/sandbox:2\"}";
+      client.getOutputStream().write(("POST /v1/sandboxes HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
+          + body.length() + "\r\n\r\n" + body).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      client.getOutputStream().flush();
+      Await.until("the claim write in flight", Duration.ofSeconds(10), () -> {
+        var g = gateway.registry().find("agentbox_claim_queue_length").tag("pool", "gone").gauge();
+        return g != null && g.value() == 1 ? true : null;
+      });
+    } // the client hangs up
+    proxyUp(proxyPort);
+
+    // What a user listing the pool's sandboxes sees: one, ended because its client went away.
+    JsonObject ended = Await.until("the claim written, then released", Duration.ofSeconds(60), Duration.ofMillis(200), () -> {
+      try {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.apiPort()
+            + "/v1/sandboxes?poolName=gone")).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        JsonObject list = new JsonObject(r.body());
+        return r.statusCode() == 200 && list.getJsonArray("sandboxes").size() == 1
+            && "ClientGone".equals(list.getJsonArray("sandboxes").getJsonObject(0).getString("failureReason"))
+            ? list.getJsonArray("sandboxes").getJsonObject(0) : null;
+      } catch (Exception e) {
+        return null;
+      }
+    });
+    assertThat(ended.getString("status")).isIn("Stopping", "Canceled", "Completed");
+    Await.until("no pod of pool gone held", Duration.ofSeconds(30), () -> cluster.client().pods().inNamespace("default")
+        .withLabel(Labels.SANDBOX_POOL, "gone").list().getItems().stream().noneMatch(p -> Pods.sandboxId(p) != null) ? true : null);
   }
 
   @Test

@@ -20,6 +20,7 @@ import sh.navix.agentbox.api.crd.Labels;
 import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.crd.SandboxPool;
 import sh.navix.agentbox.api.crd.SandboxTemplate;
+import sh.navix.agentbox.api.lifecycle.Pods;
 
 /** {@link ClusterCache} on fabric8 shared index informers. */
 public final class InformerClusterCache implements ClusterCache {
@@ -120,7 +121,7 @@ public final class InformerClusterCache implements ClusterCache {
     if (pods == null || sandboxId == null) {
       return Optional.empty();
     }
-    return pods.getIndexer().byIndex(BY_SANDBOX_ID, sandboxId).stream().findFirst();
+    return Pods.holder(pods.getIndexer().byIndex(BY_SANDBOX_ID, sandboxId));
   }
 
   @Override

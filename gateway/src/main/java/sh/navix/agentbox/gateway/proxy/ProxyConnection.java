@@ -219,11 +219,27 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     clientVersion = req.protocolVersion();
     closeAfter = !HttpUtil.isKeepAlive(req) || server.draining();
     HttpHeaders h = req.headers();
+    // Expect: 100-continue is answered here, in turn: only once this request is the one being
+    // served (a pipelined request waits in the queue until then) and only once it has a route.
+    boolean expectsContinue = HttpUtil.is100ContinueExpected(req);
+    String expect = h.get(HttpHeaderNames.EXPECT);
+    if (expect != null && req.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0
+        && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect)) {
+      refuseUnsent(HttpResponseStatus.EXPECTATION_FAILED, "{\"error\":" + Json.encode("unsupported Expect: " + expect) + "}", null);
+      return;
+    }
     String host = h.get(HttpHeaderNames.HOST);
     RouteDecision d = server.router.route(h::get, host, req.uri());
     if (d instanceof RouteDecision.Reject r) {
-      respond(HttpResponseStatus.valueOf(r.status()), r.body(), r.retryAfterSeconds());
+      if (expectsContinue) {
+        refuseUnsent(HttpResponseStatus.valueOf(r.status()), r.body(), r.retryAfterSeconds());
+      } else {
+        respond(HttpResponseStatus.valueOf(r.status()), r.body(), r.retryAfterSeconds());
+      }
       return;
+    }
+    if (expectsContinue) {
+      ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER), ctx.voidPromise());
     }
     RouteDecision.Route route = (RouteDecision.Route) d;
     sandboxId = route.sandboxId();
@@ -526,6 +542,17 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     maybeEnd();
   }
 
+  /**
+   * Answers a request whose body the client holds back (it asked for 100 Continue first, or for an
+   * expectation this proxy does not meet) and closes: that body never comes, and the connection
+   * cannot tell it from a next request.
+   */
+  private void refuseUnsent(HttpResponseStatus s, String json, Integer retryAfter) {
+    closeAfter = true;
+    respond(s, json, retryAfter);
+    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+  }
+
   private void maybeEnd() {
     if (!active || !requestDone || !responseDone) {
       return;
@@ -580,7 +607,6 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     pod.pipeline().replace(UpstreamHandler.class, "tunnel", new TunnelRelay(client, onClose));
     pod.pipeline().remove("codec");
     ctx.pipeline().replace(this, "tunnel", new TunnelRelay(pod, onClose));
-    client.pipeline().remove("continue");
     client.pipeline().remove("codec");
     pod.config().setAutoRead(true);
     client.config().setAutoRead(true);

@@ -13,7 +13,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.internal.VertxInternal;
@@ -91,9 +90,7 @@ public final class ProxyServer {
           @Override
           protected void initChannel(Channel ch) {
             ProxyConnection c = new ProxyConnection(ProxyServer.this, pool(ch.eventLoop()));
-            ch.pipeline().addLast("codec", new HttpServerCodec())
-                .addLast("continue", new HttpServerExpectContinueHandler())
-                .addLast("proxy", c);
+            ch.pipeline().addLast("codec", new HttpServerCodec()).addLast("proxy", c);
           }
         });
     Promise<Integer> bound = Promise.promise();

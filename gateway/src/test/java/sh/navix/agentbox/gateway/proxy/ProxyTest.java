@@ -222,6 +222,38 @@ class ProxyTest {
     Await.until("released once the request ended", Duration.ofSeconds(20), () -> !phase(kept).equals("running") ? true : null);
   }
 
+  /**
+   * A request that expects 100 Continue, pipelined behind another: its 100 comes after the first
+   * request's response, never in the middle of the exchange before it, and its body is forwarded.
+   */
+  @Test
+  void aPipelinedExpectContinueIsAnsweredInTurn() throws Exception {
+    String id = create("");
+    String host = "Host: 8080-" + id + ".sandbox.localhost\r\n";
+    String answer = raw("GET /health HTTP/1.1\r\n" + host + "\r\n"
+        + "POST /echo HTTP/1.1\r\n" + host + "Expect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+    List<String> statusLines = java.util.regex.Pattern.compile("HTTP/1\\.1 \\d{3} [A-Za-z ]+?\r\n").matcher(answer).results()
+        .map(m -> m.group().trim()).toList();
+    assertThat(statusLines).as(answer).containsExactly("HTTP/1.1 200 OK", "HTTP/1.1 100 Continue", "HTTP/1.1 200 OK");
+    // The pod's echo of the second request: its body arrived whole.
+    assertThat(answer.substring(answer.lastIndexOf("HTTP/1.1 200"))).contains("\"method\":\"POST\"").contains("\"content-length\":\"5\"");
+    release(id);
+  }
+
+  /**
+   * A request that waits for 100 Continue before sending its body, and cannot be routed: it gets
+   * its error at once, no 100 (so it never sends the body), and the connection is closed (the
+   * body it held back cannot be told from a next request).
+   */
+  @Test
+  void anExpectContinueThatCannotBeRoutedGetsItsErrorWithoutA100() throws Exception {
+    String answer = raw("PUT /state/x HTTP/1.1\r\nHost: 8080-nosuchsandbox.sandbox.localhost\r\nExpect: 100-continue\r\n"
+        + "Content-Length: 5\r\n\r\n");
+    assertThat(answer).startsWith("HTTP/1.1 404").doesNotContain("100 Continue");
+    assertThat(raw("PUT /state/x HTTP/1.1\r\nHost: 8080-nosuchsandbox.sandbox.localhost\r\nExpect: something-else\r\n"
+        + "Content-Length: 5\r\n\r\n")).startsWith("HTTP/1.1 417").contains("unsupported Expect");
+  }
+
   /** Raw bytes to the proxy over one connection; everything it answers until it closes the connection. */
   static String raw(String request) throws Exception {
     try (java.net.Socket s = new java.net.Socket("127.0.0.1", proxyPort)) {

@@ -140,21 +140,27 @@ public final class Lifecycle {
   }
 
   /**
-   * Ends a pod for good: history record first, then our finalizer off, then delete. Safe to
+   * Ends a pod for good: history record first, then the delete, then our finalizer off. Safe to
    * repeat after a crash at any step: the record is written once, a missing finalizer or pod is
-   * fine. The delete carries the version the decision was made on (a precondition): a pod claimed
-   * in between (an idle pod chosen for scale-down, a claim landing between the finalizer write and
-   * the delete) is not deleted; the 409 fails this call and the pod is looked at again as it is.
+   * fine. The delete is sent while the finalizer is still on, with the version the decision was
+   * made on as its precondition: a pod that changed since (a claim of an idle pod chosen for
+   * scale-down) is not deleted; the 409 fails this call and the pod is looked at again as it now
+   * is. Once the pod is being deleted, the phase reconciler's next pass (its event) calls this
+   * again, which takes the finalizer off.
    */
   public Future<Void> finish(Pod p) {
     return record(p)
-        .compose(v -> Pods.hasFinalizer(p, Finalizers.SANDBOX_PROTECTION)
-            ? writer.update(PodTransitions.withoutFinalizer(p)).map(u -> u.getMetadata().getResourceVersion())
-            : Future.succeededFuture(p.getMetadata().getResourceVersion()))
-        .compose(version -> Pods.deleting(p) ? Future.<Void>succeededFuture()
-            : version == null ? writer.delete(Pods.namespace(p), Pods.name(p)) : writer.delete(Pods.namespace(p), Pods.name(p), version))
+        .compose(v -> {
+          if (!Pods.deleting(p)) {
+            String version = p.getMetadata().getResourceVersion();
+            return version == null ? writer.delete(Pods.namespace(p), Pods.name(p)) : writer.delete(Pods.namespace(p), Pods.name(p), version);
+          }
+          return Pods.hasFinalizer(p, Finalizers.SANDBOX_PROTECTION)
+              ? writer.update(PodTransitions.withoutFinalizer(p)).<Void>mapEmpty()
+              : Future.<Void>succeededFuture();
+        })
         .recover(e -> KubeErrors.gone(e) ? Future.succeededFuture() : Future.failedFuture(e))
-        .onSuccess(v -> LOG.info("pod {}/{} removed", Pods.namespace(p), Pods.name(p)));
+        .onSuccess(v -> LOG.info("pod {}/{} {}", Pods.namespace(p), Pods.name(p), Pods.deleting(p) ? "removed" : "deleted"));
   }
 
   /** The first container image the sandbox ran, from the running-images annotation. */

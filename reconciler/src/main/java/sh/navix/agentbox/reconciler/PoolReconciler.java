@@ -143,8 +143,10 @@ public final class PoolReconciler extends VerticleBase {
     int replicas = pool.getSpec().getReplicas();
     int count = active.size() + pending.size();
     CreateFailures refused = createFailures.get(key);
-    if (refused != null && !Objects.equals(refused.generation, pool.getMetadata().getGeneration())) {
-      createFailures.remove(key); // the pool's spec changed: whatever was refused may pass now
+    if (refused != null && (count >= replicas || !Objects.equals(refused.generation, pool.getMetadata().getGeneration()))) {
+      // No pod missing (a create that timed out went through after all, or the pool was scaled
+      // down), or the pool's spec changed so that what was refused may pass now.
+      createFailures.remove(key);
       refused = null;
     }
     boolean backingOff = refused != null && System.nanoTime() < refused.retryAt;
@@ -172,6 +174,9 @@ public final class PoolReconciler extends VerticleBase {
       return Future.join(work);
     }).eventually(() -> {
       createsDone(key, pool, creates);
+      if (createFailures.containsKey(key)) {
+        watchlist.add(key); // the tick tries again once the back-off is over
+      }
       return writeStatus(lifecycle.cache().pool(ns, name).orElse(pool), lifecycle.cache().pods(ns, name));
     });
   }

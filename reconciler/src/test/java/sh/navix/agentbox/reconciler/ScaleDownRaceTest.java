@@ -19,9 +19,9 @@ import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.lifecycle.Pods;
 
 /**
- * An idle pod chosen for scale-down is claimed at the last moment: after the reconciler took its
- * finalizer off, before its delete reached the API server. The delete must not take the new
- * sandbox with it. The claim is made from inside the reconciler's HTTP client, just before the
+ * An idle pod chosen for scale-down is claimed at the last moment: after the reconciler decided to
+ * delete it (its scale-down window over), before the delete reached the API server. The delete
+ * must not take the new sandbox with it. The claim is made from inside the reconciler's HTTP client, just before the
  * DELETE is sent, so the moment is the same on every run.
  */
 class ScaleDownRaceTest extends ReconcilerTestBase {

@@ -22,7 +22,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -399,43 +398,56 @@ public final class ClaimScheduler extends VerticleBase {
     finish(w, new Bus.ClaimReply(null, ApiError.serviceUnavailable("the Kubernetes API could not be reached: " + rootMessage(cause)
         + (retryable ? "; the claim may have gone through: retry with the same Idempotency-Key to get the sandbox if so"
             : "; if the claim went through after all, its pod is released"))));
-    String podName = Pods.name(pod);
-    String claimedAt = Pods.annotation(claimed, Annotations.CLAIMED_AT);
-    long deadline = System.nanoTime() + options.ambiguousClaimWatch.toNanos();
-    Unconfirmed u = new Unconfirmed(sandboxId);
-    unconfirmed.put(sandboxId, u);
-    u.timer = vertx.setPeriodic(1000, 1000, id -> {
-      if (unconfirmed.get(sandboxId) != u) {
-        vertx.cancelTimer(id); // answered meanwhile, or superseded by a newer unconfirmed claim
-        return;
-      }
-      List<Pod> holders = cache.podsBySandboxId(sandboxId).stream().filter(p -> !Pods.deleting(p)).toList();
-      boolean ours = !holders.isEmpty() && holders.stream()
-          .allMatch(p -> podName.equals(Pods.name(p)) && Objects.equals(claimedAt, Pods.annotation(p, Annotations.CLAIMED_AT)));
-      boolean over = System.nanoTime() > deadline;
-      if (ours && retryable && over && Pods.duration(holders.get(0), Annotations.IDLE_TIMEOUT).isPresent()) {
-        // A retry answered by another replica is not known here, and releasing would take the
-        // sandbox from that client: its idle timeout reclaims it if nobody uses it.
-        endWatch(u, "left_to_idle_timeout");
-        LOG.info("sandbox {} on pod {}, whose claim had an unknown outcome, was not asked for again here: left to its idle timeout",
-            sandboxId, podName);
-      } else if (ours && (!retryable || over)) {
-        endWatch(u, "released");
-        LOG.warn("sandbox {} was claimed on pod {} after its request failed, and no retry got it: releasing it", sandboxId, podName);
-        vertx.eventBus().request(Bus.RELEASE, new Bus.ReleaseRequest(q.namespace, sandboxId, "Canceled", "ClaimAborted"))
-            .onFailure(e -> LOG.warn("release of unconfirmed sandbox {} failed: {}", sandboxId, e.toString()));
-      } else if (over) {
-        endWatch(u, holders.isEmpty() ? "not_applied" : "held_elsewhere");
-      }
-    });
+    // A retry during the same outage can end unconfirmed too: one watch covers every write this
+    // replica made for the sandbox.
+    Unconfirmed u = unconfirmed.get(sandboxId);
+    boolean fresh = u == null;
+    if (fresh) {
+      u = new Unconfirmed(q.namespace, sandboxId);
+      unconfirmed.put(sandboxId, u);
+    }
+    u.writes.add(Pods.name(pod) + "@" + Pods.annotation(claimed, Annotations.CLAIMED_AT));
+    u.retryable |= retryable;
+    u.deadline = System.nanoTime() + options.ambiguousClaimWatch.toNanos();
+    if (fresh) {
+      Unconfirmed watched = u;
+      u.timer = vertx.setPeriodic(1000, 1000, id -> check(watched));
+    }
   }
 
-  /** A claim whose write outcome was unknown, watched until it is known what became of it. */
+  /** One look at an unconfirmed claim: release it, leave it, or keep watching. */
+  private void check(Unconfirmed u) {
+    List<Pod> holders = cache.podsBySandboxId(u.sandboxId).stream().filter(p -> !Pods.deleting(p)).toList();
+    boolean ours = !holders.isEmpty() && holders.stream()
+        .allMatch(p -> u.writes.contains(Pods.name(p) + "@" + Pods.annotation(p, Annotations.CLAIMED_AT)));
+    boolean over = System.nanoTime() > u.deadline;
+    if (ours && u.retryable && over && holders.stream().allMatch(p -> Pods.duration(p, Annotations.IDLE_TIMEOUT).isPresent())) {
+      // A retry answered by another replica is not known here, and releasing would take the
+      // sandbox from that client: its idle timeout reclaims it if nobody uses it.
+      endWatch(u, "left_to_idle_timeout");
+      LOG.info("sandbox {}, whose claim had an unknown outcome, was not asked for again here: left to its idle timeout", u.sandboxId);
+    } else if (ours && (!u.retryable || over)) {
+      endWatch(u, "released");
+      LOG.warn("sandbox {} was claimed after its request failed, and no retry got it: releasing it", u.sandboxId);
+      vertx.eventBus().request(Bus.RELEASE, new Bus.ReleaseRequest(u.namespace, u.sandboxId, "Canceled", "ClaimAborted"))
+          .onFailure(e -> LOG.warn("release of unconfirmed sandbox {} failed: {}", u.sandboxId, e.toString()));
+    } else if (over) {
+      endWatch(u, holders.isEmpty() ? "not_applied" : "held_elsewhere");
+    }
+  }
+
+  /** Claims of one sandbox whose write outcome was unknown, watched until it is known what became of them. */
   private static final class Unconfirmed {
+    final String namespace;
     final String sandboxId;
+    /** pod name @ claimed-at of each claim this replica wrote for the sandbox without a verdict. */
+    final Set<String> writes = new HashSet<>();
+    boolean retryable;
+    long deadline;
     long timer = -1;
 
-    Unconfirmed(String sandboxId) {
+    Unconfirmed(String namespace, String sandboxId) {
+      this.namespace = namespace;
       this.sandboxId = sandboxId;
     }
   }

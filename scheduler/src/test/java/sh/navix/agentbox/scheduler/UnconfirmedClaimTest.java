@@ -192,6 +192,54 @@ class UnconfirmedClaimTest {
     assertThat(holders("orphankey")).as("the claim was applied").hasSize(1);
   }
 
+  /**
+   * A retry during the same outage also ends unconfirmed, on another pod: both writes went through,
+   * nobody got the sandbox, so both pods are let go (the release ends it on every holder), not
+   * taken for another replica's claim.
+   */
+  @Test
+  void twoUnconfirmedClaimsOfOneSandboxAreBothReleased() throws Exception {
+    pool("twice");
+    // A replica whose watch lags as well: it does not see that the sandbox is held already, so
+    // the retry claims a second pod (through the same hop, its answer lost too).
+    ClusterCache lagging = ConcurrentClaimsTest.overriding(cache, (method, args) ->
+        method.equals("podBySandboxId") && "twicekey".equals(args[0]) ? java.util.Optional.empty() : ConcurrentClaimsTest.PASS);
+    Vertx other = Vertx.vertx();
+    Bus.registerCodecs(other.eventBus());
+    Set<String> releasedThere = ConcurrentHashMap.newKeySet();
+    other.eventBus().<Bus.ReleaseRequest>consumer(Bus.RELEASE, m -> {
+      releasedThere.add(m.body().sandboxId());
+      m.reply(null);
+    });
+    SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+    SchedulerOptions so = new SchedulerOptions();
+    so.ambiguousClaimWatch = Duration.ofSeconds(4);
+    other.deployVerticle(new ClaimScheduler(viaHop, lagging, metrics, so)).await(10, TimeUnit.SECONDS);
+    try {
+      CreateSandboxInput in = new CreateSandboxInput("twice", "default", "example/sandbox:2", null, null, null, null, null, null, null, null, null);
+      for (int i = 0; i < 2; i++) {
+        mode = Mode.ANSWERS_LOST;
+        try {
+          Bus.ClaimReply r = other.eventBus().<Bus.ClaimReply>request(Bus.CLAIM, new Bus.ClaimRequest("twicekey", in, Duration.ofSeconds(5), true),
+              new DeliveryOptions().setSendTimeout(30_000)).await(30, TimeUnit.SECONDS).body();
+          assertThat(r.error().status()).as("attempt %d", i + 1).isEqualTo(503);
+        } finally {
+          mode = Mode.FORWARD;
+        }
+        if (i == 0) {
+          Await.until("the first claim in the cache", Duration.ofSeconds(10), () -> cache.podBySandboxId("twicekey").orElse(null));
+        }
+      }
+      // (The leader recycles the second pod as a duplicate claim within moments.)
+      Await.until("the unconfirmed claims released at the end of the window", Duration.ofSeconds(20),
+          () -> releasedThere.contains("twicekey") ? true : null);
+      var elsewhere = metrics.find("agentbox_claim_unconfirmed_total").tag("outcome", "held_elsewhere").counter();
+      assertThat(elsewhere == null ? 0 : elsewhere.count()).as("taken for another replica's claim").isZero();
+    } finally {
+      other.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
   @Test
   void aClaimWhoseAnswerWasLostIsLeftToItsIdleTimeoutWhenNoRetryCameHere() throws Exception {
     pool("idle");
@@ -212,9 +260,18 @@ class UnconfirmedClaimTest {
     assertThat(holders("otherkey")).as("this replica's write never arrived").isEmpty();
     // The client's retry reached another replica, which claimed a pod for the same key (earlier
     // claimed-at than this replica's attempt, so it cannot pass for it).
-    Pod idle = cache.pods("default", "other", SandboxPhase.IDLE).get(0);
-    cluster.client().pods().inNamespace("default").resource(PodTransitions.claim(idle, new PodTransitions.ClaimSpec("otherkey", Map.of(),
-        null, null, null, Duration.ofMinutes(2), null, null, null, null, Instant.now().minusSeconds(3600)))).update();
+    Await.until("another replica's claim", Duration.ofSeconds(10), () -> {
+      Pod idle = cache.pods("default", "other", SandboxPhase.IDLE).get(0);
+      try {
+        return cluster.client().pods().inNamespace("default").resource(PodTransitions.claim(idle, new PodTransitions.ClaimSpec("otherkey",
+            Map.of(), null, null, null, Duration.ofMinutes(2), null, null, null, null, Instant.now().minusSeconds(3600)))).update();
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() == 409) {
+          return null; // the pod changed since the cache saw it (the simulated kubelet): again
+        }
+        throw e;
+      }
+    });
 
     Await.until("the watch over the unconfirmed claim ended", Duration.ofSeconds(20), () -> outcomes("held_elsewhere") == 1 ? true : null);
     assertThat(released).as("sandboxes released by the scheduler").doesNotContain("otherkey");

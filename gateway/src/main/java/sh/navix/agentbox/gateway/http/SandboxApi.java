@@ -137,6 +137,11 @@ public final class SandboxApi {
       ctx.response().closeHandler(x -> vertx.eventBus().send(Bus.CLAIM_CANCEL, new Bus.ClaimCancel(id)));
     }
     Future<Sandbox> created = key == null ? claim(id, v, false) : idempotent(id, v);
+    if (key != null) {
+      // The client has its sandbox as soon as the create resolves to it (before any wait for
+      // Running): a claim of it whose outcome was unknown is not released under it.
+      created.onSuccess(s -> vertx.eventBus().send(Bus.CLAIM_ANSWERED, new Bus.ClaimAnswered(id)));
+    }
     created
         .compose(s -> v.waitForRunning() && SandboxStatus.STARTING.equals(s.status()) ? awaitRunning(s, v) : Future.succeededFuture(s))
         .onSuccess(s -> {
@@ -147,9 +152,6 @@ public final class SandboxApi {
                     : vertx.eventBus().request(Bus.RELEASE, new Bus.ReleaseRequest(s.namespace(), id, "Canceled", "ClientGone")))
                 .onFailure(e -> LOG.warn("sandbox {}: release after its client went away failed: {}", id, e.toString()));
             return;
-          }
-          if (key != null) {
-            vertx.eventBus().send(Bus.CLAIM_ANSWERED, new Bus.ClaimAnswered(id)); // the sandbox is the client's now
           }
           respond(ctx, 201, Map.of("sandbox", s));
         })

@@ -67,6 +67,10 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   private final ProxyServer server;
   private final ProxyServer.UpstreamPool pool;
   private final ArrayDeque<Object> queued = new ArrayDeque<>();
+  /** How long a connection closed after a refused Expect keeps reading (and dropping) before it closes. */
+  static final long LINGER_MS = 2000;
+  /** Answered a refused Expect: the output is shut, input is dropped until the close. */
+  private boolean lingering;
   private ChannelHandlerContext ctx;
   private String clientIp;
   private boolean inDrain;
@@ -167,6 +171,10 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (lingering) {
+      ReferenceCountUtil.release(msg); // after a refused Expect: whatever still comes is dropped
+      return;
+    }
     if (!queued.isEmpty() || mustWait(msg)) {
       queued.add(msg);
       updateAutoRead();
@@ -549,8 +557,25 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
    */
   private void refuseUnsent(HttpResponseStatus s, String json, Integer retryAfter) {
     closeAfter = true;
+    lingering = true;
+    requestDone = true; // the exchange ends with this answer (and is counted); the held-back body is not awaited
     respond(s, json, retryAfter);
-    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+  }
+
+  /**
+   * Closes without losing the answer just sent: a client that stops waiting for 100 Continue sends
+   * its body after all, and bytes arriving at a closed socket make the kernel reset the connection,
+   * which can discard the answer before the client read it. So: FIN first, whatever still comes
+   * is read and dropped, and the socket closes a moment later.
+   */
+  private void lingerThenClose() {
+    ctx.channel().config().setAutoRead(true);
+    if (ctx.channel() instanceof io.netty.channel.socket.SocketChannel socket) {
+      socket.shutdownOutput();
+    }
+    ctx.executor().schedule(() -> {
+      ctx.close();
+    }, LINGER_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   private void maybeEnd() {
@@ -564,7 +589,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     server.responses[Math.min(5, Math.max(1, status / 100))].increment();
     server.requestTime.record(idleSince - started, java.util.concurrent.TimeUnit.NANOSECONDS);
     if (closeAfter) {
-      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(lingering ? f -> lingerThenClose() : ChannelFutureListener.CLOSE);
       return;
     }
     resume();

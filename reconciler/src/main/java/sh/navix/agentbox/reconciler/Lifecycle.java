@@ -163,6 +163,11 @@ public final class Lifecycle {
         .onSuccess(v -> LOG.info("pod {}/{} {}", Pods.namespace(p), Pods.name(p), Pods.deleting(p) ? "removed" : "deleted"));
   }
 
+  /** {@link #finish}, counted as the state-machine transition {@code from} → {@code to} once done. */
+  public Future<Void> finish(Pod p, SandboxPhase from, String to) {
+    return finish(p).onSuccess(v -> transition(from, to));
+  }
+
   /** The first container image the sandbox ran, from the running-images annotation. */
   static String ranImage(Pod p) {
     Map<String, String> m = Pods.jsonMap(p, Annotations.RUNNING_IMAGES);

@@ -5,7 +5,6 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
 import java.time.Duration;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -74,7 +73,7 @@ public final class PhaseReconciler extends VerticleBase {
       return Future.succeededFuture();
     }
     if (phase == SandboxPhase.FAILED) {
-      return removed(p, SandboxPhase.FAILED);
+      return lifecycle.finish(p, SandboxPhase.FAILED, "removed");
     }
     if (!Pods.hasFinalizer(p, Finalizers.SANDBOX_PROTECTION)) {
       // Backfill: every managed pod carries the protection finalizer for its whole life.
@@ -90,11 +89,11 @@ public final class PhaseReconciler extends VerticleBase {
         case STOPPING -> {
           // The sandbox ended as released; it is the idle image that cannot start again: no
           // recycling, the pod is removed (and replaced) with the sandbox recorded as it ended.
-          return removed(p, SandboxPhase.STOPPING);
+          return lifecycle.finish(p, SandboxPhase.STOPPING, "removed");
         }
         default -> {
           if (terminated(p)) {
-            return removed(p, phase); // evicted, node lost: never runs again
+            return lifecycle.finish(p, phase, "removed"); // evicted, node lost: never runs again
           }
           // An idle pod in back-off (a bad idle image, a crashing idle process) stays as it is:
           // NotReady, it is not claimable, counts in unavailableIdleReplicas and makes the pool
@@ -115,11 +114,6 @@ public final class PhaseReconciler extends VerticleBase {
     };
   }
 
-  /** Ends the pod for good (record, finalizer, delete); the pool reconciler replaces it. */
-  private Future<?> removed(Pod p, SandboxPhase from) {
-    return lifecycle.finish(p).onSuccess(v -> lifecycle.transition(from, "removed"));
-  }
-
   /** The pod itself has ended (phase Failed or Succeeded): its containers will not run again. */
   private static boolean terminated(Pod p) {
     String podPhase = p.getStatus() == null ? null : p.getStatus().getPhase();
@@ -136,13 +130,8 @@ public final class PhaseReconciler extends VerticleBase {
     if (id == null || (phase != SandboxPhase.STARTING && phase != SandboxPhase.RUNNING)) {
       return Optional.empty();
     }
-    List<Pod> holders = lifecycle.cache().podsBySandboxId(id);
-    if (holders.size() < 2) {
-      return Optional.empty();
-    }
     // p itself is starting or running and not being deleted, so the keeper is one such holder.
-    Pod first = Pods.holder(holders).orElseThrow();
-    return PodWriter.key(first).equals(PodWriter.key(p)) ? Optional.empty() : Optional.of(first);
+    return Pods.holder(lifecycle.cache().podsBySandboxId(id)).filter(first -> !PodWriter.key(first).equals(PodWriter.key(p)));
   }
 
   private Future<?> starting(Pod p) {
@@ -169,7 +158,7 @@ public final class PhaseReconciler extends VerticleBase {
     Optional<String> idle = lifecycle.idleImage(p);
     String ran = Lifecycle.ranImage(p);
     if (idle.isEmpty() || ran == null || ran.equals(idle.get()) || !idle.get().equals(Pods.specImage(p))) {
-      return removed(p, SandboxPhase.STOPPING);
+      return lifecycle.finish(p, SandboxPhase.STOPPING, "removed");
     }
     String usedContainer = Pods.annotation(p, Annotations.CONTAINER_ID);
     String current = Pods.containerId(p);

@@ -164,8 +164,7 @@ public final class PoolReconciler extends VerticleBase {
         work.addAll(creates);
       }
       work.addAll(scaleDown(pool, active, count - replicas, now));
-      boolean waiting = !pending.isEmpty() || createFailures.containsKey(key)
-          || active.stream().anyMatch(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) != null);
+      boolean waiting = !pending.isEmpty() || active.stream().anyMatch(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) != null);
       if (waiting) {
         watchlist.add(key);
       } else {
@@ -212,11 +211,8 @@ public final class PoolReconciler extends VerticleBase {
     Throwable cause = creates.get(0).cause();
     f.message = cause == null ? "unknown error" : cause instanceof KubernetesClientException k && k.getStatus() != null
         && k.getStatus().getMessage() != null ? k.getStatus().getMessage() : cause.getMessage();
-    long shift = Math.min(f.count - 1, 20);
-    Duration wait = options.createBackoff.multipliedBy(1L << shift);
-    if (wait.compareTo(options.createBackoffMax) > 0) {
-      wait = options.createBackoffMax;
-    }
+    Duration doubled = options.createBackoff.multipliedBy(1L << Math.min(f.count - 1, 20));
+    Duration wait = doubled.compareTo(options.createBackoffMax) > 0 ? options.createBackoffMax : doubled;
     f.retryAt = System.nanoTime() + wait.toNanos();
     lifecycle.createRefused(pool);
     LOG.warn("pool {}: pod create refused ({} in a row): {}; next try in {}s", key, f.count, f.message, Math.max(1, wait.toSeconds()));
@@ -264,7 +260,7 @@ public final class PoolReconciler extends VerticleBase {
             .onSuccess(x -> LOG.info("pool {}: pod {} marked for scale-down", PodWriter.key(pool), Pods.name(p))));
       } else if (chosen && !since.get().plus(Timeouts.ANNOTATION_TIME_RESOLUTION).plus(options.scaleDownProtection).isAfter(now)) {
         // (the mark's time is in whole seconds: the window counts from the end of that second)
-        work.add(lifecycle.finish(p).onSuccess(x -> lifecycle.transition(SandboxPhase.IDLE, "scaled-down")));
+        work.add(lifecycle.finish(p, SandboxPhase.IDLE, "scaled-down"));
       } else if (!chosen && since.isPresent()) {
         work.add(lifecycle.writer().update(PodTransitions.unprotect(p)));
       }

@@ -10,7 +10,6 @@ import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.crd.SandboxPool;
 import sh.navix.agentbox.api.crd.SandboxStopReason;
@@ -63,13 +62,11 @@ public final class TimeoutReconciler extends VerticleBase {
         }
       }
       for (Pod p : lifecycle.cache().pods(ns, name, SandboxPhase.STOPPING)) {
-        Optional<Instant> deadline = Pods.time(p, Annotations.TERMINATED_AT)
-            .map(t -> t.plus(Timeouts.ANNOTATION_TIME_RESOLUTION).plus(options.stoppingTimeout));
+        Optional<Instant> deadline = Timeouts.stoppingDeadline(p, options.stoppingTimeout);
         if (deadline.isPresent() && !deadline.get().isAfter(now) && !Pods.deleting(p)) {
           // The idle image never came back up (a pull that hangs, a kubelet that never restarted
           // the container): the pod is removed with its sandbox on record, and the pool replaces it.
-          run(p, () -> lifecycle.finish(p).onSuccess(v -> {
-            lifecycle.transition(SandboxPhase.STOPPING, "removed");
+          run(p, () -> lifecycle.finish(p, SandboxPhase.STOPPING, "removed").onSuccess(v -> {
             LOG.warn("pod {}/{} was still stopping {}s after its sandbox {} ended: removed, the pool replaces it",
                 ns, Pods.name(p), options.stoppingTimeout.toSeconds(), Pods.sandboxId(p));
           }));

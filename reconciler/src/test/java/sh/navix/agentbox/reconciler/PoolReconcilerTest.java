@@ -32,8 +32,7 @@ class PoolReconcilerTest extends ReconcilerTestBase {
   static void startGateway() throws Exception {
     template("scaling", "example/idle:1", "example/sandbox:1");
     template("stuck", "example/slow-pull-idle:1", "example/sandbox:1");
-    gateway = new Process("gw-pools", home.resolve("gw"));
-    await("leadership", Duration.ofSeconds(10), () -> gateway.reconcilers.isLeader() ? true : null);
+    gateway = leading(new Process("gw-pools", home.resolve("gw")));
   }
 
   @AfterAll

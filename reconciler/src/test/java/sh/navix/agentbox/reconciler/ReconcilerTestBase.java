@@ -217,6 +217,12 @@ abstract class ReconcilerTestBase {
     return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  /** {@code p}, once it holds the leader Lease (a test class's only process gets it at once). */
+  static Process leading(Process p) {
+    await("leadership", Duration.ofSeconds(10), () -> p.reconcilers.isLeader() ? true : null);
+    return p;
+  }
+
   /** Polls {@code probe} until it returns non-null, failing after {@code timeout}. */
   static <T> T await(String what, Duration timeout, Supplier<T> probe) {
     return sh.navix.agentbox.devcluster.Await.until(what, timeout, probe);

@@ -52,9 +52,8 @@ class RefusedCreatesTest extends ReconcilerTestBase {
         }
       }
     };
-    gateway = new Process("gw-quota", home.resolve("gw"), http -> http.addOrReplaceInterceptor("quota", refuse),
-        o -> o.createBackoff = Duration.ofMillis(200));
-    await("leadership", Duration.ofSeconds(10), () -> gateway.reconcilers.isLeader() ? true : null);
+    gateway = leading(new Process("gw-quota", home.resolve("gw"), http -> http.addOrReplaceInterceptor("quota", refuse),
+        o -> o.createBackoff = Duration.ofMillis(200)));
   }
 
   @AfterAll

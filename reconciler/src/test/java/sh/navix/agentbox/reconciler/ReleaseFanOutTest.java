@@ -34,8 +34,7 @@ class ReleaseFanOutTest extends ReconcilerTestBase {
   @BeforeAll
   static void startGateway() throws Exception {
     template("fan", "example/idle:1", "example/sandbox:1");
-    gateway = new Process("gw-fan", home.resolve("gw"));
-    await("leadership", Duration.ofSeconds(10), () -> gateway.reconcilers.isLeader() ? true : null);
+    gateway = leading(new Process("gw-fan", home.resolve("gw")));
   }
 
   @AfterAll

@@ -47,8 +47,7 @@ class ScaleDownRaceTest extends ReconcilerTestBase {
         }
       }
     };
-    gateway = new Process("gw-race", home.resolve("gw"), http -> http.addOrReplaceInterceptor("late-claim", lateClaim), o -> {});
-    await("leadership", Duration.ofSeconds(10), () -> gateway.reconcilers.isLeader() ? true : null);
+    gateway = leading(new Process("gw-race", home.resolve("gw"), http -> http.addOrReplaceInterceptor("late-claim", lateClaim), o -> {}));
   }
 
   @AfterAll

@@ -351,7 +351,7 @@ public final class ClaimScheduler extends VerticleBase {
               expire(q, w);
             }
           } else {
-            ambiguous(q, w, pod, claimed, ar.cause());
+            ambiguous(q, w, claimed, ar.cause());
           }
           drain(q);
         });
@@ -389,37 +389,37 @@ public final class ClaimScheduler extends VerticleBase {
    * </ul>
    * A holder this write did not make (another replica claimed for the same key) is left alone.
    */
-  private void ambiguous(PoolQueue q, Waiter w, Pod pod, Pod claimed, Throwable cause) {
+  private void ambiguous(PoolQueue q, Waiter w, Pod claimed, Throwable cause) {
     vertx.cancelTimer(w.timer);
     String sandboxId = w.request.sandboxId();
     boolean retryable = w.request.retryable();
-    LOG.warn("claim of pod {}/{} for sandbox {} failed: {}", q.namespace, Pods.name(pod), sandboxId, cause.toString());
+    LOG.warn("claim of pod {}/{} for sandbox {} failed: {}", q.namespace, Pods.name(claimed), sandboxId, cause.toString());
     registry.timer("agentbox_claim_seconds", "outcome", "api_error").record(Duration.ofNanos(System.nanoTime() - w.started));
     finish(w, new Bus.ClaimReply(null, ApiError.serviceUnavailable("the Kubernetes API could not be reached: " + rootMessage(cause)
         + (retryable ? "; the claim may have gone through: retry with the same Idempotency-Key to get the sandbox if so"
             : "; if the claim went through after all, its pod is released"))));
     // A retry during the same outage can end unconfirmed too: one watch covers every write this
     // replica made for the sandbox.
-    Unconfirmed u = unconfirmed.get(sandboxId);
-    boolean fresh = u == null;
-    if (fresh) {
-      u = new Unconfirmed(q.namespace, sandboxId);
-      unconfirmed.put(sandboxId, u);
-    }
-    u.writes.add(Pods.name(pod) + "@" + Pods.annotation(claimed, Annotations.CLAIMED_AT));
+    Unconfirmed u = unconfirmed.computeIfAbsent(sandboxId, id -> {
+      Unconfirmed watched = new Unconfirmed(q.namespace, id);
+      watched.timer = vertx.setPeriodic(1000, 1000, t -> check(watched));
+      return watched;
+    });
+    u.writes.add(claimOf(claimed));
     u.retryable |= retryable;
     u.deadline = System.nanoTime() + options.ambiguousClaimWatch.toNanos();
-    if (fresh) {
-      Unconfirmed watched = u;
-      u.timer = vertx.setPeriodic(1000, 1000, id -> check(watched));
-    }
+  }
+
+  /** Which claim a pod holds: its name and claim time (a claim this replica wrote has both). */
+  private static String claimOf(Pod p) {
+    return Pods.name(p) + "@" + Pods.annotation(p, Annotations.CLAIMED_AT);
   }
 
   /** One look at an unconfirmed claim: release it, leave it, or keep watching. */
   private void check(Unconfirmed u) {
     List<Pod> holders = cache.podsBySandboxId(u.sandboxId).stream().filter(p -> !Pods.deleting(p)).toList();
     boolean ours = !holders.isEmpty() && holders.stream()
-        .allMatch(p -> u.writes.contains(Pods.name(p) + "@" + Pods.annotation(p, Annotations.CLAIMED_AT)));
+        .allMatch(p -> u.writes.contains(claimOf(p)));
     boolean over = System.nanoTime() > u.deadline;
     if (ours && u.retryable && over && holders.stream().allMatch(p -> Pods.duration(p, Annotations.IDLE_TIMEOUT).isPresent())) {
       // A retry answered by another replica is not known here, and releasing would take the

@@ -87,8 +87,8 @@ public final class Pods {
 
   /**
    * Whether a claim may take this pod: idle, Ready, not being deleted, and still carrying the
-   * protection finalizer (scale-down takes the finalizer off with a compare-and-swap before it
-   * deletes, so a claim and a removal of the same pod can never both succeed).
+   * protection finalizer. (A removal deletes with the pod's version as a precondition, so a claim
+   * and a removal of the same pod can never both succeed.)
    */
   public static boolean claimable(Pod p) {
     return inPhase(p, SandboxPhase.IDLE) && ready(p) && !deleting(p)

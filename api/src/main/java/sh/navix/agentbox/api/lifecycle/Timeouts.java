@@ -45,6 +45,11 @@ public final class Timeouts {
         ? Optional.of(claimed.get().plus(ANNOTATION_TIME_RESOLUTION).plus(timeout.get())) : Optional.empty();
   }
 
+  /** When a pod still stopping counts as stuck: its sandbox's terminated-at plus {@code timeout}. */
+  public static Optional<Instant> stoppingDeadline(Pod p, Duration timeout) {
+    return Pods.time(p, Annotations.TERMINATED_AT).map(t -> t.plus(ANNOTATION_TIME_RESOLUTION).plus(timeout));
+  }
+
   /**
    * When a running sandbox counts as idle: last-active (else started-at) plus its idle timeout
    * plus the flush interval, since activity reaches the annotation that late. None without an

@@ -51,7 +51,7 @@ public final class ActivityTracker {
   private boolean flushing;
 
   /** Per sandbox: last request time, open tunnels, requests in progress, and what was written when. */
-  static final class State {
+  static final class State implements Request {
     volatile long lastSeenMillis;
     final AtomicInteger tunnels = new AtomicInteger();
     final AtomicInteger requests = new AtomicInteger();
@@ -63,6 +63,17 @@ public final class ActivityTracker {
     boolean ongoing() {
       return tunnels.get() > 0 || requests.get() > 0;
     }
+
+    @Override
+    public void ended() {
+      lastSeenMillis = System.currentTimeMillis();
+      requests.updateAndGet(n -> Math.max(0, n - 1));
+    }
+  }
+
+  /** A proxied request in progress, counted as activity of its sandbox until {@link #ended}. */
+  public interface Request {
+    void ended();
   }
 
   public ActivityTracker(Vertx vertx, KubernetesClient client, ClusterCache cache, MeterRegistry registry, Duration tick) {
@@ -82,15 +93,12 @@ public final class ActivityTracker {
   }
 
   /**
-   * A proxied request to the sandbox began; until {@link #requestEnded} the sandbox counts as
-   * active, so a long request (a blocking exec, a slow download) is never taken for idleness.
+   * A proxied request to the sandbox began; until the returned request has {@link Request#ended}
+   * the sandbox counts as active, so a long request (a blocking exec, a slow download) is never
+   * taken for idleness. The handle saves the hot path a second lookup when the request ends.
    */
-  public void requestStarted(String sandboxId) {
-    began(sandboxId, s -> s.requests);
-  }
-
-  public void requestEnded(String sandboxId) {
-    ended(sandboxId, s -> s.requests);
+  public Request requestStarted(String sandboxId) {
+    return began(sandboxId, s -> s.requests);
   }
 
   /** A long-lived connection to the sandbox opened; while any is open the sandbox counts as active. */
@@ -99,22 +107,19 @@ public final class ActivityTracker {
   }
 
   public void tunnelClosed(String sandboxId) {
-    ended(sandboxId, s -> s.tunnels);
-  }
-
-  /** Something ongoing began: counted in {@code which} until it ends. */
-  private void began(String sandboxId, java.util.function.Function<State, AtomicInteger> which) {
-    State s = sandboxes.computeIfAbsent(sandboxId, k -> new State());
-    which.apply(s).incrementAndGet();
-    s.lastSeenMillis = System.currentTimeMillis();
-  }
-
-  private void ended(String sandboxId, java.util.function.Function<State, AtomicInteger> which) {
     State s = sandboxes.get(sandboxId);
     if (s != null) {
       s.lastSeenMillis = System.currentTimeMillis();
-      which.apply(s).updateAndGet(n -> Math.max(0, n - 1));
+      s.tunnels.updateAndGet(n -> Math.max(0, n - 1));
     }
+  }
+
+  /** Something ongoing began: counted in {@code which} until it ends. */
+  private State began(String sandboxId, java.util.function.Function<State, AtomicInteger> which) {
+    State s = sandboxes.computeIfAbsent(sandboxId, k -> new State());
+    which.apply(s).incrementAndGet();
+    s.lastSeenMillis = System.currentTimeMillis();
+    return s;
   }
 
   /** When this replica last saw activity for the sandbox. */

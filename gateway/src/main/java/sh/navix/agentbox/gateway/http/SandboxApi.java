@@ -130,17 +130,17 @@ public final class SandboxApi {
     } else {
       id = CreateRequests.newSandboxId();
     }
+    Future<Sandbox> created;
     if (key == null) {
       // A client that goes away while its create waits for a pod must not leave a sandbox nobody
       // knows the id of: the queued request is dropped. (With an Idempotency-Key the client can
       // retry and find it, so that one is kept.)
       ctx.response().closeHandler(x -> vertx.eventBus().send(Bus.CLAIM_CANCEL, new Bus.ClaimCancel(id)));
-    }
-    Future<Sandbox> created = key == null ? claim(id, v, false) : idempotent(id, v);
-    if (key != null) {
+      created = claim(id, v, false);
+    } else {
       // The client has its sandbox as soon as the create resolves to it (before any wait for
       // Running): a claim of it whose outcome was unknown is not released under it.
-      created.onSuccess(s -> vertx.eventBus().send(Bus.CLAIM_ANSWERED, new Bus.ClaimAnswered(id)));
+      created = idempotent(id, v).onSuccess(s -> vertx.eventBus().send(Bus.CLAIM_ANSWERED, new Bus.ClaimAnswered(id)));
     }
     created
         .compose(s -> v.waitForRunning() && SandboxStatus.STARTING.equals(s.status()) ? awaitRunning(s, v) : Future.succeededFuture(s))

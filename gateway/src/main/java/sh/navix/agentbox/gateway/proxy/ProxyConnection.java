@@ -102,8 +102,8 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   private String podAddress;
   private UpstreamHandler up;
   private HttpResponse heldHead;
-  /** The sandbox whose activity counts this exchange as in progress (null once it ended). */
-  private String inFlightFor;
+  /** This exchange, counted as activity of its sandbox while in progress (null once it ended). */
+  private sh.navix.agentbox.extproc.activity.ActivityTracker.Request inFlight;
 
   ProxyConnection(ProxyServer server, ProxyServer.UpstreamPool pool) {
     this.server = server;
@@ -229,10 +229,10 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     HttpHeaders h = req.headers();
     // Expect: 100-continue is answered here, in turn: only once this request is the one being
     // served (a pipelined request waits in the queue until then) and only once it has a route.
-    boolean expectsContinue = HttpUtil.is100ContinueExpected(req);
-    String expect = h.get(HttpHeaderNames.EXPECT);
-    if (expect != null && req.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0
-        && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect)) {
+    // (An HTTP/1.0 client's Expect is ignored, RFC 9110 §10.1.1.)
+    String expect = req.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0 ? h.get(HttpHeaderNames.EXPECT) : null;
+    boolean expectsContinue = expect != null && HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect);
+    if (expect != null && !expectsContinue) {
       refuseUnsent(HttpResponseStatus.EXPECTATION_FAILED, "{\"error\":" + Json.encode("unsupported Expect: " + expect) + "}", null);
       return;
     }
@@ -251,8 +251,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     }
     RouteDecision.Route route = (RouteDecision.Route) d;
     sandboxId = route.sandboxId();
-    server.activity.requestStarted(sandboxId);
-    inFlightFor = sandboxId;
+    inFlight = server.activity.requestStarted(sandboxId);
     upgrade = isWebSocketUpgrade(h);
     boolean chunked = HttpUtil.isTransferEncodingChunked(req);
     removeHopByHop(h);
@@ -573,9 +572,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     if (ctx.channel() instanceof io.netty.channel.socket.SocketChannel socket) {
       socket.shutdownOutput();
     }
-    ctx.executor().schedule(() -> {
-      ctx.close();
-    }, LINGER_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+    ctx.executor().schedule((Runnable) ctx::close, LINGER_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   private void maybeEnd() {
@@ -596,9 +593,9 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void endInFlight() {
-    if (inFlightFor != null) {
-      server.activity.requestEnded(inFlightFor);
-      inFlightFor = null;
+    if (inFlight != null) {
+      inFlight.ended();
+      inFlight = null;
     }
   }
 

@@ -118,10 +118,7 @@ public final class InformerClusterCache implements ClusterCache {
 
   @Override
   public Optional<Pod> podBySandboxId(String sandboxId) {
-    if (pods == null || sandboxId == null) {
-      return Optional.empty();
-    }
-    return Pods.holder(pods.getIndexer().byIndex(BY_SANDBOX_ID, sandboxId));
+    return Pods.holder(podsBySandboxId(sandboxId));
   }
 
   @Override

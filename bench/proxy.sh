@@ -4,7 +4,8 @@
 # usage: bench/proxy.sh [seconds per target]    (default 15)
 # ROUNDS (default 3): measured rounds at 64 connections, each direct, nginx, proxy in turn, so
 # that what else the machine does lands on all three alike; the summary is the median round.
-# GATEWAY_JAVA_OPTS adds JVM options to the gateway (e.g. a JFR recording for a profile).
+# GATEWAY_JAVA_OPTS adds JVM options to the gateway (e.g. a JFR recording for a profile);
+# GATEWAY_JAVA is the java command the gateway runs on (default: java on the PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${1:-15}"
@@ -34,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 for _ in $(seq 1 600); do [ -f "$WORK/kubeconfig" ] && break; sleep 0.1; done
 # shellcheck disable=SC2086
-java ${GATEWAY_JAVA_OPTS:-} -jar gateway/target/agentbox-gateway.jar --kubeconfig "$WORK/kubeconfig" --host 127.0.0.1 --home "$WORK/home" \
+"${GATEWAY_JAVA:-java}" ${GATEWAY_JAVA_OPTS:-} -jar gateway/target/agentbox-gateway.jar --kubeconfig "$WORK/kubeconfig" --host 127.0.0.1 --home "$WORK/home" \
   --api-port 18080 --proxy-port 18081 --grpc-port 19002 > "$WORK/gateway.log" 2>&1 &
 GW=$!
 for _ in $(seq 1 300); do curl -sf localhost:18080/readyz >/dev/null && break; sleep 0.1; done
@@ -148,4 +149,4 @@ dd, nn, pp = one["direct to pod"], one["nginx → pod"], one["built-in proxy →
 print(f"1 connection, added over direct (p50 / p99 ms): nginx {nn[0] - dd[0]:+.3f} / {nn[1] - dd[1]:+.3f}, "
       f"built-in proxy {pp[0] - dd[0]:+.3f} / {pp[1] - dd[1]:+.3f}")
 PY
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(java -version 2>&1 | head -1); $(nginx -v 2>&1); $(date -u +%F)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(java -version 2>&1 | head -1), gateway on $("${GATEWAY_JAVA:-java}" -version 2>&1 | head -1); $(nginx -v 2>&1); $(date -u +%F)"

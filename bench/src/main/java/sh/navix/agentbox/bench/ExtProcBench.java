@@ -30,7 +30,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * ext_proc round trips against a running gateway (the shipped jar in dev mode, started by
  * bench/extproc.sh): as Envoy does, one gRPC stream per HTTP request carrying one
  * request_headers message for a running sandbox, from 1 and 32 concurrent streams. Reports
- * round trips per second seen by the client and the gateway's own handler-time quantiles.
+ * round trips per second seen by the client, the gateway's own handler-time quantiles and, given
+ * the gateway's pid, the gateway process's CPU time per round trip (user + system, from /proc),
+ * which turns into round trips per core of the gateway's own.
  */
 final class ExtProcBench {
   private ExtProcBench() {}
@@ -45,6 +47,10 @@ final class ExtProcBench {
     int apiPort = Integer.parseInt(a.getOrDefault("--api-port", "18080"));
     int seconds = Integer.parseInt(a.getOrDefault("--seconds", "10"));
     String sandbox = a.get("--sandbox");
+    long gatewayPid = Long.parseLong(a.getOrDefault("--gateway-pid", "0"));
+    // Long enough for the gateway's JIT to finish with the gRPC path: with 3 s, on a slow machine,
+    // half the gateway's CPU in the measured window went to the compiler.
+    int warmup = Integer.parseInt(a.getOrDefault("--warmup", "20"));
     ProcessingRequest headers = ProcessingRequest.newBuilder().setRequestHeaders(HttpHeaders.newBuilder().setEndOfStream(true)
         .setHeaders(HeaderMap.newBuilder()
             .addHeaders(h(":authority", "8080-" + sandbox + ".sandbox.localhost"))
@@ -56,19 +62,39 @@ final class ExtProcBench {
     GrpcClient client = GrpcClient.client(vertx);
     SocketAddress server = SocketAddress.inetSocketAddress(grpcPort, "127.0.0.1");
     System.out.println();
-    System.out.println("| concurrent streams | round trips/s (client) | gateway handler p50 µs | gateway handler p99 µs |");
-    System.out.println("|---|---|---|---|");
-    loop(vertx, client, server, headers, 32, 3); // warm-up
+    System.out.println("| concurrent streams | round trips/s (client) | gateway handler p50 µs | gateway handler p99 µs "
+        + "| gateway CPU µs/round trip | round trips per gateway core-second |");
+    System.out.println("|---|---|---|---|---|---|");
+    loop(vertx, client, server, headers, 32, warmup);
     for (int streams : new int[] {1, 32}) {
+      long cpuBefore = cpuNanos(gatewayPid);
+      long t0 = System.nanoTime();
       double rate = loop(vertx, client, server, headers, streams, seconds);
+      double elapsed = (System.nanoTime() - t0) / 1e9;
+      long cpu = cpuNanos(gatewayPid) - cpuBefore;
       Map<String, Double> q = quantiles(apiPort);
-      System.out.printf(Locale.ROOT, "| %d | %,.0f | %.0f | %.0f |%n", streams, rate, q.getOrDefault("0.5", Double.NaN) * 1e6,
-          q.getOrDefault("0.99", Double.NaN) * 1e6);
+      double perTrip = gatewayPid > 0 ? cpu / 1e3 / (rate * elapsed) : Double.NaN;
+      System.out.printf(Locale.ROOT, "| %d | %,.0f | %.0f | %.0f | %.1f | %,.0f |%n", streams, rate, q.getOrDefault("0.5", Double.NaN) * 1e6,
+          q.getOrDefault("0.99", Double.NaN) * 1e6, perTrip, 1e6 / perTrip);
     }
     System.out.printf(Locale.ROOT, "%nmachine: %d cores (client and gateway share them); JVM %s; %s%n",
         Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), Instant.now().toString().substring(0, 10));
     client.close().await(10, TimeUnit.SECONDS);
     vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  /**
+   * CPU time (user + system, all threads) process {@code pid} has used, from /proc/pid/stat, in
+   * nanoseconds; 0 without a pid. Clock ticks are taken as 100 a second (USER_HZ on Linux).
+   */
+  static long cpuNanos(long pid) throws java.io.IOException {
+    if (pid <= 0) {
+      return 0;
+    }
+    String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    // After the command name: state is field 3 of the file, utime 14 and stime 15.
+    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;
   }
 
   static HeaderValue h(String k, String v) {

@@ -32,6 +32,9 @@ public final class ReconcilerOptions {
   public Duration createBackoff = Duration.ofSeconds(1);
   public Duration createBackoffMax = Duration.ofMinutes(5);
 
+  /** Longest a post-start hook (an httpPost answer, an exec command) may take before it counts as failed. */
+  public Duration hookTimeout = Duration.ofSeconds(30);
+
   /** Lease that elects the one process running the reconcilers. */
   public String leaseName = "agentbox-gateway-leader";
   public String leaseNamespace = "default";

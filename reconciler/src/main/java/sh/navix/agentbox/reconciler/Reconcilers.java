@@ -21,7 +21,8 @@ import sh.navix.agentbox.api.history.HistoryStore;
 
 /**
  * The lifecycle side of one gateway process. The release handler runs on every replica; the
- * reconcilers (phase, pool, timeouts) run only in the process holding the Lease. Another process
+ * reconcilers (phase, pool, timeouts) and the post-start hooks of the sandboxes they mark running
+ * run only in the process holding the Lease. Another process
  * takes over within the lease duration when the leader dies, at once when it shuts down cleanly
  * (the Lease is released on stop).
  */
@@ -33,14 +34,16 @@ public final class Reconcilers {
   private final KubernetesClient client;
   private final Lifecycle lifecycle;
   private final ReconcilerOptions options;
+  private final MeterRegistry registry;
   private final List<String> leaderDeployments = new ArrayList<>();
   private String releaseDeployment;
   private CompletableFuture<?> election;
   private volatile boolean leader;
   private volatile boolean stopped;
 
-  private Reconcilers(Vertx vertx, KubernetesClient client, Lifecycle lifecycle, ReconcilerOptions options) {
+  private Reconcilers(Vertx vertx, KubernetesClient client, Lifecycle lifecycle, ReconcilerOptions options, MeterRegistry registry) {
     this.vertx = vertx;
+    this.registry = registry;
     this.context = vertx.getOrCreateContext();
     this.client = client;
     this.lifecycle = lifecycle;
@@ -54,7 +57,7 @@ public final class Reconcilers {
       options.identity = "agentbox-" + UUID.randomUUID().toString().substring(0, 8);
     }
     Lifecycle lifecycle = new Lifecycle(cache, new PodWriter(vertx, client, registry), history, Clock.systemUTC(), registry);
-    Reconcilers r = new Reconcilers(vertx, client, lifecycle, options);
+    Reconcilers r = new Reconcilers(vertx, client, lifecycle, options, registry);
     Gauge.builder("agentbox_leader", r, x -> x.leader ? 1 : 0).description("1 while this process runs the reconcilers").register(registry);
     return vertx.deployVerticle(new ReleaseVerticle(lifecycle)).map(id -> {
       r.releaseDeployment = id;
@@ -107,11 +110,18 @@ public final class Reconcilers {
     }
     leader = true;
     LOG.info("{} is the leader: starting the reconcilers", options.identity);
-    for (var v : List.of(new PhaseReconciler(lifecycle, options.resync), new PoolReconciler(lifecycle, options),
-        new TimeoutReconciler(lifecycle, options))) {
-      vertx.deployVerticle(v).onSuccess(leaderDeployments::add)
-          .onFailure(e -> LOG.error("reconciler {} failed to start: {}", v.getClass().getSimpleName(), e.toString()));
-    }
+    // The hooks listen before the phase reconciler can mark a first sandbox running.
+    deploy(new PostStartHooks(lifecycle, client, registry, options.hookTimeout)).onComplete(x -> {
+      if (leader) {
+        List.of(new PhaseReconciler(lifecycle, options.resync), new PoolReconciler(lifecycle, options),
+            new TimeoutReconciler(lifecycle, options)).forEach(this::deploy);
+      }
+    });
+  }
+
+  private Future<String> deploy(io.vertx.core.Deployable v) {
+    return vertx.deployVerticle(v).onSuccess(leaderDeployments::add)
+        .onFailure(e -> LOG.error("reconciler {} failed to start: {}", v.getClass().getSimpleName(), e.toString()));
   }
 
   private Future<Void> stopLeading() {

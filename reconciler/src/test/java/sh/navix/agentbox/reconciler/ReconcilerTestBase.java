@@ -198,9 +198,15 @@ abstract class ReconcilerTestBase {
 
   /** What the claim scheduler does: a compare-and-swap claim of an idle pod. */
   static Pod claim(Pod idle, String sandboxId, String image, Duration startupTimeout, Duration idleTimeout) {
+    return claim(idle, sandboxId, image, startupTimeout, idleTimeout, List.of());
+  }
+
+  /** The same, with post-start hooks. */
+  static Pod claim(Pod idle, String sandboxId, String image, Duration startupTimeout, Duration idleTimeout,
+      List<sh.navix.agentbox.api.model.PostStartHookAction> hooks) {
     Pod claimed = PodTransitions.claim(idle, new PodTransitions.ClaimSpec(sandboxId,
         image == null ? Map.of() : Map.of("sandbox", image), Map.of("example.com/run", "r1"), Map.of("example.com/note", "n1"),
-        Map.of("owner", "test"), startupTimeout, idleTimeout, List.of(), "team-a", "alice", Instant.now()));
+        Map.of("owner", "test"), startupTimeout, idleTimeout, hooks, "team-a", "alice", Instant.now()));
     return admin.pods().inNamespace("default").resource(claimed).update();
   }
 

@@ -60,8 +60,15 @@ public final class Bus {
   /** The outcome of a claim: the sandbox (Starting), or the error the caller gets (with its detail). */
   public record ClaimReply(Sandbox sandbox, sh.navix.agentbox.api.model.ApiError error) {}
 
-  /** Release a sandbox; {@code reason} is the stop reason to record (e.g. Released). */
-  public record ReleaseRequest(String namespace, String sandboxId, String reason, String failureReason) {}
+  /**
+   * Release a sandbox; {@code reason} is the stop reason to record (e.g. Released), with the
+   * machine-readable failure reason and the human-readable message when it failed.
+   */
+  public record ReleaseRequest(String namespace, String sandboxId, String reason, String failureReason, String failureMessage) {
+    public ReleaseRequest(String namespace, String sandboxId, String reason, String failureReason) {
+      this(namespace, sandboxId, reason, failureReason, null);
+    }
+  }
 
   /** A managed pod appeared, changed phase, or went away ({@code newPhase} null). */
   public record PodChanged(

@@ -44,7 +44,7 @@ class PostStartHooksTest extends ReconcilerTestBase {
   @BeforeAll
   static void startGateway() throws Exception {
     template("hooks", "example/idle:1", "example/sandbox:1");
-    pool("hooks", "hooks", 2, null);
+    pool("hooks", "hooks", 6, null); // a pod for each test: some sandboxes are left running
     gateway = leading(new Process("gw-hooks", home.resolve("gw")));
   }
 
@@ -138,5 +138,31 @@ class PostStartHooksTest extends ReconcilerTestBase {
     Sandbox record = await("history record", Duration.ofSeconds(30), () -> gateway.record("sbxhooks3"));
     assertThat(record.status()).as("released by its user, not failed").isEqualTo("Completed");
     assertThat(received).as("hooks after the release").isEmpty();
+  }
+
+  @Test
+  void anExecHookRunsInTheFirstContainerOnceTheSandboxRuns() throws Exception {
+    Pod idle = idlePodWithServer();
+    claim(idle, "sbxhooks4", "example/sandbox:2", Duration.ofMinutes(2), null,
+        List.of(new PostStartHookAction(new PostStartHookAction.ExecHookAction("echo ready > /tmp/marker"), null), post("/after", null, null)));
+    Received after = received.poll(20, TimeUnit.SECONDS);
+    assertThat(after).as("the hook after the exec").isNotNull();
+    assertThat(after.path()).isEqualTo("/after");
+    // Recorded by the container the sandbox runs in (the one started on example/sandbox:2).
+    assertThat(cluster.execs("default", Pods.name(idle))).singleElement().satisfies(e -> {
+      assertThat(e.container()).isEqualTo("sandbox");
+      assertThat(e.command()).containsExactly("sh", "-c", "echo ready > /tmp/marker");
+    });
+  }
+
+  @Test
+  void aFailingExecHookEndsTheSandboxWithItsExitCode() throws Exception {
+    Pod idle = idlePodWithServer();
+    claim(idle, "sbxhooks5", "example/sandbox:2", Duration.ofMinutes(2), null,
+        List.of(new PostStartHookAction(new PostStartHookAction.ExecHookAction("exit 3"), null)));
+    Sandbox record = await("history record", Duration.ofSeconds(30), () -> gateway.record("sbxhooks5"));
+    assertThat(record.status()).isEqualTo("Failed");
+    assertThat(record.failureReason()).isEqualTo("PostStartHookFailed");
+    assertThat(record.failureMessage()).isEqualTo("postStartHooks[0] (exec exit 3) failed: exited with code 3");
   }
 }

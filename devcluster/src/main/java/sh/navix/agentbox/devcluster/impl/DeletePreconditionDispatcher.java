@@ -1,13 +1,10 @@
 package sh.navix.agentbox.devcluster.impl;
 
 import io.fabric8.mockwebserver.dsl.HttpMethod;
-import io.fabric8.mockwebserver.http.Buffer;
 import io.fabric8.mockwebserver.http.Dispatcher;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
-import java.nio.charset.StandardCharsets;
 
 /**
  * Delete preconditions, which fabric8's mock API server ignores: a DELETE whose DeleteOptions
@@ -42,8 +39,7 @@ final class DeletePreconditionDispatcher extends DelegatingDispatcher {
     String path = request.getPath();
     int query = path.indexOf('?');
     String objectPath = query < 0 ? path : path.substring(0, query);
-    MockResponse current = delegate.dispatch(new RecordedRequest(request.getHttpVersion(), HttpMethod.GET, objectPath, request.getHeaders(),
-        new Buffer()));
+    MockResponse current = get(request, objectPath);
     if (current == null || current.code() != 200 || current.getBody() == null) {
       return null;
     }
@@ -62,18 +58,6 @@ final class DeletePreconditionDispatcher extends DelegatingDispatcher {
     if (message == null) {
       return null;
     }
-    JsonObject body = new JsonObject().put("kind", "Status").put("apiVersion", "v1").put("status", "Failure")
-        .put("message", message).put("reason", "Conflict").put("code", 409)
-        .put("details", new JsonObject().put("name", name).put("kind", kind));
-    return new MockResponse().setResponseCode(409).addHeader("Content-Type: application/json").setBody(body.encode());
+    return failure(409, "Conflict", message, new JsonObject().put("name", name).put("kind", kind));
   }
-
-  private static JsonObject object(Buffer body) {
-    try {
-      return new JsonObject(new String(body.getBytes(), StandardCharsets.UTF_8));
-    } catch (DecodeException | ClassCastException e) {
-      return new JsonObject();
-    }
-  }
-
 }

@@ -34,7 +34,8 @@ import sh.navix.agentbox.devcluster.DevClusterOptions;
  * {@link DevRuntime}s, restarts a container whose image changed in place, pulls {@code slow-pull}
  * images for a minute, fails {@code fail-pull}
  * and {@code crash} images, and stops containers of deleted pods. All state lives on one Vert.x
- * context; API writes are status-only merge patches done on a worker, one at a time.
+ * context; API writes are status-only merge patches done on a worker, one at a time. Which
+ * containers are running is published in a {@link RunningContainers} for the exec API.
  */
 final class DevKubelet {
   private static final Logger LOG = LoggerFactory.getLogger(DevKubelet.class);
@@ -46,16 +47,18 @@ final class DevKubelet {
   private final Vertx vertx;
   private final KubernetesClient client;
   private final DevClusterOptions options;
+  private final RunningContainers running;
   private final Map<String, PodSim> pods = new HashMap<>();
   private final BitSet usedIps = new BitSet(1 << 16);
   private Context context;
   private SharedIndexInformer<Pod> informer;
   private volatile boolean stopped;
 
-  DevKubelet(Vertx vertx, KubernetesClient client, DevClusterOptions options) {
+  DevKubelet(Vertx vertx, KubernetesClient client, DevClusterOptions options, RunningContainers running) {
     this.vertx = vertx;
     this.client = client;
     this.options = options;
+    this.running = running;
   }
 
   Future<Void> start() {
@@ -410,6 +413,7 @@ final class DevKubelet {
           return;
         }
         state = State.RUNNING;
+        running.started(pod.namespace, pod.name, name, rt);
         everRan = true;
         startedAt = now();
         waitingReason = null;
@@ -426,6 +430,9 @@ final class DevKubelet {
       }
       DevRuntime rt = runtime;
       runtime = null;
+      if (rt != null) {
+        running.stopped(pod.namespace, pod.name, name, rt);
+      }
       if (state == State.RUNNING && containerId != null) {
         lastTerminated = new JsonObject().put("terminated", new JsonObject()
             .put("exitCode", 0).put("reason", "Completed").put("startedAt", startedAt).put("finishedAt", now())

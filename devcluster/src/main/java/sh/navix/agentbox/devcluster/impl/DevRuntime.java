@@ -9,21 +9,34 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.JsonObject;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import sh.navix.agentbox.devcluster.DevCluster;
 
 /**
  * One running container of the simulated node: an HTTP/1.1 + WebSocket server on each declared
- * port of the pod's address. Its state lives exactly as long as this container start.
+ * port of the pod's address, and a stand-in for a shell that runs exec'd commands (see
+ * {@link #exec}). Its state, and the record of what it ran, live exactly as long as this
+ * container start.
  */
 final class DevRuntime {
   private static final String STATE_PREFIX = "/state/";
+  private static final Pattern EXIT = Pattern.compile("exit\\s+(\\d{1,9})");
+  private static final Pattern ECHO = Pattern.compile("echo(?:\\s+(.*))?", Pattern.DOTALL);
 
   private final JsonObject identity;
   private final Map<String, Buffer> state = new ConcurrentHashMap<>();
   private final List<HttpServer> servers = new ArrayList<>();
+  private final List<DevCluster.Exec> execs = new CopyOnWriteArrayList<>();
+
+  /** What a simulated command did: its exit code and what it wrote to stdout. */
+  record ExecResult(int exitCode, String stdout) {}
 
   /** {@code identity} carries pod, namespace, image, ip, bootId, containerId. */
   DevRuntime(JsonObject identity) {
@@ -59,7 +72,33 @@ final class DevRuntime {
     }
     servers.clear();
     state.clear();
+    execs.clear();
     return Future.join(closing).mapEmpty();
+  }
+
+  /**
+   * Runs {@code command} in {@code container} (this runtime) and records it. There is no shell:
+   * the last argument, trimmed, decides. {@code exit N} exits with N (mod 256, as a shell would);
+   * {@code echo TEXT} writes TEXT and a newline to stdout (TEXT verbatim, quotes and all);
+   * anything else exits with 0 and writes nothing.
+   */
+  ExecResult exec(String container, List<String> command) {
+    execs.add(new DevCluster.Exec(container, command, Instant.now()));
+    String script = command.isEmpty() ? "" : command.get(command.size() - 1).trim();
+    Matcher exit = EXIT.matcher(script);
+    if (exit.matches()) {
+      return new ExecResult(Integer.parseInt(exit.group(1)) % 256, "");
+    }
+    Matcher echo = ECHO.matcher(script);
+    if (echo.matches()) {
+      return new ExecResult(0, (echo.group(1) == null ? "" : echo.group(1)) + "\n");
+    }
+    return new ExecResult(0, "");
+  }
+
+  /** The commands this container has run, oldest first. */
+  List<DevCluster.Exec> execs() {
+    return List.copyOf(execs);
   }
 
   private void webSocket(ServerWebSocket ws) {

@@ -42,12 +42,15 @@ public final class EmbeddedDevCluster implements DevCluster {
   private final KubernetesMockServer server;
   private final KubernetesClient client;
   private final DevKubelet kubelet;
+  private final RunningContainers running;
   private final String masterUrl;
 
-  private EmbeddedDevCluster(KubernetesMockServer server, KubernetesClient client, DevKubelet kubelet, String masterUrl) {
+  private EmbeddedDevCluster(KubernetesMockServer server, KubernetesClient client, DevKubelet kubelet, RunningContainers running,
+      String masterUrl) {
     this.server = server;
     this.client = client;
     this.kubelet = kubelet;
+    this.running = running;
     this.masterUrl = masterUrl;
   }
 
@@ -55,9 +58,10 @@ public final class EmbeddedDevCluster implements DevCluster {
     return vertx.<EmbeddedDevCluster>executeBlocking(() -> {
           // Blocking: binds the server socket and registers CRDs with synchronous client calls.
           Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
+          RunningContainers running = new RunningContainers();
           KubernetesMockServer server =
-              new KubernetesMockServer(new Context(), new MockWebServer(), responses,
-                  new NonBlockingWatchDispatcher(new DeletePreconditionDispatcher(new KubernetesMixedDispatcher(responses))), false);
+              new KubernetesMockServer(new Context(), new MockWebServer(), responses, new ExecDispatcher(
+                  new NonBlockingWatchDispatcher(new DeletePreconditionDispatcher(new KubernetesMixedDispatcher(responses))), running), false);
           server.init(InetAddress.getByName(options.getHost()), options.getApiPort());
           String url = "http://" + options.getHost() + ":" + server.getPort();
           Config config = new ConfigBuilder().withMasterUrl(url).withNamespace("default").withRequestTimeout(30_000).build();
@@ -69,7 +73,7 @@ public final class EmbeddedDevCluster implements DevCluster {
             }
           }
           LOG.info("embedded Kubernetes API server on {}", url);
-          return new EmbeddedDevCluster(server, client, new DevKubelet(vertx, client, options), url);
+          return new EmbeddedDevCluster(server, client, new DevKubelet(vertx, client, options, running), running, url);
         })
         .compose(c -> c.kubelet.start().map(v -> (DevCluster) c));
   }
@@ -97,6 +101,11 @@ public final class EmbeddedDevCluster implements DevCluster {
   @Override
   public KubernetesClient client() {
     return client;
+  }
+
+  @Override
+  public List<Exec> execs(String namespace, String podName) {
+    return running.execs(namespace, podName);
   }
 
   @Override

@@ -493,4 +493,27 @@ class SandboxApiTest {
     assertThat(json(r).getString("error")).contains("ImagePullBackOff");
     assertThat(json(r).getJsonObject("detail").getJsonObject("sandbox").getString("status")).isEqualTo("Failed");
   }
+
+  /** What a user sees of post-start hooks: Running first, then, when a hook fails, a Failed sandbox that says which and why. */
+  @Test
+  void aFailingPostStartHookEndsTheSandboxAsFailed() throws Exception {
+    pool("hooked", 1);
+    HttpResponse<String> r = call("POST", "/v1/sandboxes", "{\"poolName\":\"hooked\",\"waitForRunning\":true,\"postStartHooks\":["
+        + "{\"exec\":{\"command\":\"echo hello\"}},{\"exec\":{\"command\":\"exit 7\"}}]}");
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    assertThat(json(r).getJsonObject("sandbox").getString("status")).isEqualTo("Running");
+    String id = json(r).getJsonObject("sandbox").getString("sandboxId");
+
+    JsonObject failed = await("the sandbox failed", Duration.ofSeconds(30), () -> {
+      try {
+        JsonObject s = json(call("GET", "/v1/sandboxes/" + id, null)).getJsonObject("sandbox");
+        return "Failed".equals(s.getString("status")) ? s : null;
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    });
+    assertThat(failed.getString("failureReason")).isEqualTo("PostStartHookFailed");
+    // The first hook passed: the second is the one named.
+    assertThat(failed.getString("failureMessage")).isEqualTo("postStartHooks[1] (exec exit 7) failed: exited with code 7");
+  }
 }

@@ -60,6 +60,16 @@ class ExecTest extends DevClusterTestBase {
   }
 
   @Test
+  void aListOrPipelineIsNotTakenForSuccess() throws Exception {
+    runningPod("exec-list");
+    for (String script : List.of("echo x; exit 3", "true && false", "false || true", "cat /etc/hosts | grep x", "echo a\nexit 1")) {
+      try (ExecWatch w = exec("exec-list", "main", script)) {
+        assertThat(exitCode(w)).as(script).isEqualTo(2);
+      }
+    }
+  }
+
+  @Test
   void echoWritesItsTextToStdout() throws Exception {
     runningPod("exec-echo");
     try (ExecWatch w = exec("exec-echo", "main", "echo hello")) {

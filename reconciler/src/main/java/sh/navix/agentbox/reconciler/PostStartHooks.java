@@ -2,6 +2,9 @@ package sh.navix.agentbox.reconciler;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.api.model.Status;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.ExecListener;
 import io.fabric8.kubernetes.client.dsl.ExecWatch;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
@@ -20,13 +23,15 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sh.navix.agentbox.api.Json;
 import sh.navix.agentbox.api.bus.Bus;
 import sh.navix.agentbox.api.crd.Annotations;
-import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.crd.SandboxStopReason;
 import sh.navix.agentbox.api.lifecycle.Pods;
 import sh.navix.agentbox.api.model.PostStartHookAction;
@@ -55,8 +60,11 @@ final class PostStartHooks extends VerticleBase {
   private final KubernetesClient client;
   private final MeterRegistry registry;
   private final Duration timeout;
+  private final Set<Attempt> inFlight = new HashSet<>();
   private MessageConsumer<Bus.SandboxRunning> consumer;
   private HttpClient http;
+  /** Set when this replica stops leading: hooks in progress are abandoned, not failed. */
+  private boolean stopped;
 
   PostStartHooks(Lifecycle lifecycle, KubernetesClient client, MeterRegistry registry, Duration timeout) {
     this.lifecycle = lifecycle;
@@ -67,20 +75,23 @@ final class PostStartHooks extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()))
-        .setKeepAlive(false));
+    http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false));
     consumer = vertx.eventBus().consumer(Bus.SANDBOX_RUNNING, this::running);
     return consumer.completion();
   }
 
   @Override
   public Future<?> stop() {
+    stopped = true;
+    List.copyOf(inFlight).forEach(Attempt::cancel);
     return Future.all(consumer.unregister(), http.close());
   }
 
   private void running(Message<Bus.SandboxRunning> m) {
     var s = m.body().sandbox();
-    Optional<Pod> pod = lifecycle.cache().pod(s.namespace(), s.podName()).filter(p -> s.sandboxId().equals(Pods.sandboxId(p)));
+    // Only on the pod the sandbox lives on: a failure releases the sandbox by id, on every holder.
+    Optional<Pod> pod = Pods.holder(lifecycle.cache().podsBySandboxId(s.sandboxId()))
+        .filter(p -> s.podName().equals(Pods.name(p)) && s.namespace().equals(Pods.namespace(p)));
     List<PostStartHookAction> hooks = pod.map(PostStartHooks::hooks).orElse(List.of());
     if (!hooks.isEmpty()) {
       LOG.info("sandbox {}: running {} post-start hook(s)", s.sandboxId(), hooks.size());
@@ -88,14 +99,20 @@ final class PostStartHooks extends VerticleBase {
     }
   }
 
-  /** The hooks a pod's claim asked for; none when the annotation is missing or unreadable. */
+  /** The hooks a pod's claim asked for (the valid ones); none when the annotation is missing or unreadable. */
   static List<PostStartHookAction> hooks(Pod p) {
     String json = Pods.annotation(p, Annotations.POST_START_HOOKS);
     if (json == null || json.isBlank()) {
       return List.of();
     }
     try {
-      return Json.mapper().readValue(json, HOOKS);
+      List<PostStartHookAction> hooks = Json.mapper().readValue(json, HOOKS);
+      List<PostStartHookAction> valid = hooks == null ? List.of() : hooks.stream().filter(h -> h != null && h.isValid()).toList();
+      if (hooks != null && valid.size() != hooks.size()) {
+        LOG.warn("pod {}/{}: {} of its post-start hooks set neither or both of exec and httpPost; skipped", Pods.namespace(p), Pods.name(p),
+            hooks.size() - valid.size());
+      }
+      return valid;
     } catch (Exception e) {
       LOG.warn("pod {}/{}: unreadable {} annotation, no hooks run: {}", Pods.namespace(p), Pods.name(p), Annotations.POST_START_HOOKS,
           e.toString());
@@ -104,23 +121,34 @@ final class PostStartHooks extends VerticleBase {
   }
 
   private void run(Pod p, String sandboxId, List<PostStartHookAction> hooks, int i) {
+    if (stopped) {
+      return;
+    }
     if (i == hooks.size()) {
       LOG.info("sandbox {}: post-start hooks done", sandboxId);
       return;
     }
-    if (!stillRunning(p, sandboxId)) {
+    if (!stillLive(p, sandboxId)) {
       LOG.info("sandbox {}: no longer running, its remaining {} post-start hook(s) not run", sandboxId, hooks.size() - i);
       return;
     }
     PostStartHookAction hook = hooks.get(i);
     String kind = hook.exec() != null ? "exec" : "httpPost";
     String what = "postStartHooks[" + i + "] (" + describe(hook) + ")";
-    Future<Void> done = hook.exec() != null ? exec(p, hook.exec().command()) : post(p, hook.httpPost());
-    done.onComplete(ar -> {
-      registry.counter("agentbox_post_start_hooks_total", "kind", kind, "outcome", ar.succeeded() ? "succeeded" : "failed").increment();
+    Attempt attempt = new Attempt();
+    inFlight.add(attempt);
+    within(attempt, hook.exec() != null ? exec(p, hook.exec().command(), attempt) : post(p, hook.httpPost(), attempt),
+        hook.exec() != null ? "did not finish" : "no answer").onComplete(ar -> {
+      inFlight.remove(attempt);
+      registry.counter("agentbox_post_start_hooks_total", "kind", kind, "outcome",
+          stopped ? "abandoned" : ar.succeeded() ? "succeeded" : "failed").increment();
+      if (stopped) {
+        LOG.info("sandbox {}: {} abandoned: this replica stopped leading", sandboxId, what);
+        return;
+      }
       if (ar.succeeded()) {
         run(p, sandboxId, hooks, i + 1);
-      } else if (stillRunning(p, sandboxId)) {
+      } else if (stillLive(p, sandboxId)) {
         String message = what + " failed: " + ar.cause().getMessage();
         LOG.warn("sandbox {}: {}; releasing it as Failed", sandboxId, message);
         vertx.eventBus().request(Bus.RELEASE, new Bus.ReleaseRequest(Pods.namespace(p), sandboxId, SandboxStopReason.Failed.name(),
@@ -130,17 +158,39 @@ final class PostStartHooks extends VerticleBase {
     });
   }
 
-  /** Whether the pod still holds the sandbox, running. */
-  private boolean stillRunning(Pod p, String sandboxId) {
-    return lifecycle.cache().pod(Pods.namespace(p), Pods.name(p))
-        .filter(now -> sandboxId.equals(Pods.sandboxId(now)) && !Pods.inPhase(now, SandboxPhase.STOPPING) && !Pods.deleting(now)
-            && !Pods.inPhase(now, SandboxPhase.FAILED))
+  /** Whether the pod still holds the sandbox, live (the cache may still show it starting). */
+  private boolean stillLive(Pod p, String sandboxId) {
+    return lifecycle.cache().pod(Pods.namespace(p), Pods.name(p)).filter(now -> sandboxId.equals(Pods.sandboxId(now)) && Pods.live(now))
         .isPresent();
+  }
+
+  /** {@code work}, failed and cancelled when it takes longer than the hook timeout (everything included: connect, upgrade, answer). */
+  private Future<Void> within(Attempt attempt, Supplier<Future<Void>> work, String late) {
+    Promise<Void> result = Promise.promise();
+    long timer = vertx.setTimer(timeout.toMillis(), t -> {
+      result.tryFail(new HookFailure(late + " within " + timeout.toSeconds() + " s" + quote(attempt.output())));
+      attempt.cancel();
+    });
+    Future<Void> started;
+    try {
+      started = work.get();
+    } catch (RuntimeException e) { // a pod without what the hook needs: fails the hook, not the event loop
+      started = Future.failedFuture(new HookFailure(e.toString()));
+    }
+    started.onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      if (ar.succeeded()) {
+        result.tryComplete();
+      } else {
+        result.tryFail(ar.cause());
+      }
+    });
+    return result.future();
   }
 
   private static String describe(PostStartHookAction hook) {
     if (hook.exec() != null) {
-      String c = hook.exec().command();
+      String c = String.valueOf(hook.exec().command());
       return "exec " + (c.length() > 60 ? c.substring(0, 60) + "…" : c);
     }
     return "httpPost :" + hook.httpPost().port() + path(hook.httpPost());
@@ -151,52 +201,131 @@ final class PostStartHooks extends VerticleBase {
   }
 
   /** POSTs the hook's body (JSON, {@code {}} when none) to the pod; fails unless the answer is 2xx. */
-  private Future<Void> post(Pod p, PostStartHookAction.HttpPostHookAction h) {
-    String ip = p.getStatus() == null ? null : p.getStatus().getPodIP();
-    if (ip == null || ip.isEmpty()) {
-      return Future.failedFuture(new IllegalStateException("the pod has no IP"));
-    }
-    RequestOptions o = new RequestOptions().setMethod(HttpMethod.POST).setHost(ip).setPort(h.port()).setURI(path(h))
-        .setTimeout(timeout.toMillis()).putHeader("content-type", "application/json");
-    if (h.headers() != null) {
-      h.headers().forEach(o::putHeader);
-    }
-    Buffer body = Buffer.buffer(Json.encode(h.body() == null ? Map.of() : h.body()));
-    return http.request(o)
-        .compose(req -> req.send(body))
-        .compose(resp -> resp.body().compose(b -> resp.statusCode() / 100 == 2 ? Future.<Void>succeededFuture()
-            : Future.failedFuture(new IllegalStateException("answered " + resp.statusCode() + quote(b.getBytes())))))
-        .recover(e -> Future.failedFuture(e instanceof IllegalStateException ? e
-            : new IllegalStateException(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage(), e)));
+  private Supplier<Future<Void>> post(Pod p, PostStartHookAction.HttpPostHookAction h, Attempt attempt) {
+    return () -> {
+      String ip = p.getStatus() == null ? null : p.getStatus().getPodIP();
+      if (ip == null || ip.isEmpty()) {
+        return Future.failedFuture(new HookFailure("the pod has no IP"));
+      }
+      RequestOptions o = new RequestOptions().setMethod(HttpMethod.POST).setHost(ip).setPort(h.port()).setURI(path(h))
+          .putHeader("content-type", "application/json");
+      if (h.headers() != null) {
+        h.headers().forEach(o::putHeader);
+      }
+      Buffer body = Buffer.buffer(Json.encode(h.body() == null ? Map.of() : h.body()));
+      return http.request(o)
+          .compose(req -> {
+            attempt.onCancel(() -> req.reset());
+            return req.send(body);
+          })
+          .compose(resp -> {
+            // Only the start of the answer is kept, for the failure message.
+            Promise<Void> read = Promise.promise();
+            resp.handler(attempt::keep);
+            resp.exceptionHandler(read::tryFail);
+            resp.endHandler(v -> {
+              if (resp.statusCode() / 100 == 2) {
+                read.tryComplete();
+              } else {
+                read.tryFail(new HookFailure("answered " + resp.statusCode() + quote(attempt.output())));
+              }
+            });
+            return read.future();
+          })
+          .recover(e -> Future.failedFuture(e instanceof HookFailure ? e
+              : new HookFailure(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())));
+    };
   }
 
   /** Runs {@code sh -c command} in the pod's first container; fails unless it exits 0. */
-  private Future<Void> exec(Pod p, String command) {
-    String container = p.getSpec().getContainers().get(0).getName();
-    Bounded out = new Bounded();
-    Promise<Void> done = Promise.promise();
-    vertx.<ExecWatch>executeBlocking(() -> client.pods().inNamespace(Pods.namespace(p)).withName(Pods.name(p)).inContainer(container)
-            .writingOutput(out).writingError(out).exec("sh", "-c", command))
-        .onFailure(e -> done.tryFail(new IllegalStateException("exec failed: " + e.getMessage(), e)))
-        .onSuccess(watch -> {
-          long timer = vertx.setTimer(timeout.toMillis(), t -> {
-            watch.close();
-            done.tryFail(new IllegalStateException("did not finish within " + timeout.toSeconds() + " s" + quote(out.bytes())));
+  private Supplier<Future<Void>> exec(Pod p, String command, Attempt attempt) {
+    return () -> {
+      String container = p.getSpec().getContainers().get(0).getName();
+      String[] exitStatus = {null};
+      ExecListener listener = new ExecListener() {
+        @Override
+        public void onExit(int code, Status status) {
+          exitStatus[0] = status == null ? null : status.getMessage();
+        }
+
+        @Override
+        public void onClose(int code, String reason) {
+          // the exit code comes through the watch
+        }
+      };
+      // Blocking: fabric8 reads the pod and waits for the stream's upgrade before it returns the
+      // watch. Unordered: one sandbox's slow exec does not hold up another's.
+      return vertx.<ExecWatch>executeBlocking(() -> client.pods().inNamespace(Pods.namespace(p)).withName(Pods.name(p))
+              .inContainer(container).writingOutput(attempt.sink()).writingError(attempt.sink()).usingListener(listener)
+              .exec("sh", "-c", command), false)
+          .recover(e -> Future.failedFuture(new HookFailure("exec refused: " + apiError(e))))
+          .compose(watch -> {
+            attempt.onCancel(watch::close);
+            return Future.fromCompletionStage(watch.exitCode(), context)
+                .andThen(x -> watch.close())
+                .recover(e -> Future.failedFuture(new HookFailure("exec failed: " + apiError(e))))
+                .compose(code -> code != null && code == 0 ? Future.<Void>succeededFuture()
+                    : Future.failedFuture(new HookFailure((code == null || code < 0
+                        ? "exec failed" + (exitStatus[0] == null ? "" : ": " + exitStatus[0])
+                        : "exited with code " + code) + quote(attempt.output()))));
           });
-          Future.fromCompletionStage(watch.exitCode(), vertx.getOrCreateContext()).onComplete(ar -> {
-            vertx.cancelTimer(timer);
-            watch.close();
-            if (ar.failed()) {
-              done.tryFail(new IllegalStateException("exec failed: " + ar.cause().getMessage(), ar.cause()));
-            } else if (ar.result() == null || ar.result() != 0) {
-              done.tryFail(new IllegalStateException("exited with " + (ar.result() == null ? "an unknown code" : "code " + ar.result())
-                  + quote(out.bytes())));
-            } else {
-              done.tryComplete();
-            }
-          });
-        });
-    return done.future();
+    };
+  }
+
+  /** What went wrong talking to the API server, without the request (its URL carries the command). */
+  private static String apiError(Throwable e) {
+    if (e instanceof KubernetesClientException k) {
+      String status = k.getStatus() == null ? null : k.getStatus().getMessage();
+      return k.getCode() > 0 ? "the API server answered " + k.getCode() + (status == null ? "" : ": " + status)
+          : "the exec stream could not be opened";
+    }
+    return e.getClass().getSimpleName();
+  }
+
+  /** A hook failure whose message is what the user reads. */
+  private static final class HookFailure extends RuntimeException {
+    HookFailure(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /**
+   * One hook in progress: how to cancel it (close its exec stream, reset its request), whether it
+   * was, and the start of its output.
+   */
+  private static final class Attempt {
+    private final Bounded output = new Bounded();
+    private Runnable cancel;
+    private boolean cancelled;
+
+    /** Registers how to cancel; runs it at once when already cancelled (the timeout came first). */
+    synchronized void onCancel(Runnable c) {
+      if (cancelled) {
+        c.run();
+      } else {
+        cancel = c;
+      }
+    }
+
+    synchronized void cancel() {
+      cancelled = true;
+      if (cancel != null) {
+        cancel.run();
+        cancel = null;
+      }
+    }
+
+    OutputStream sink() {
+      return output;
+    }
+
+    void keep(Buffer b) {
+      output.write(b.getBytes(), 0, b.length());
+    }
+
+    byte[] output() {
+      return output.bytes();
+    }
   }
 
   private static String quote(byte[] b) {

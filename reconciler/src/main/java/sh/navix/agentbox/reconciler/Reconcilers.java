@@ -39,6 +39,8 @@ public final class Reconcilers {
   private String releaseDeployment;
   private CompletableFuture<?> election;
   private volatile boolean leader;
+  /** Counts leadership terms (on this instance's context); a deployment belongs to the term that started it. */
+  private int leaderTerm;
   private volatile boolean stopped;
 
   private Reconcilers(Vertx vertx, KubernetesClient client, Lifecycle lifecycle, ReconcilerOptions options, MeterRegistry registry) {
@@ -110,18 +112,29 @@ public final class Reconcilers {
     }
     leader = true;
     LOG.info("{} is the leader: starting the reconcilers", options.identity);
+    int term = ++leaderTerm;
     // The hooks listen before the phase reconciler can mark a first sandbox running.
-    deploy(new PostStartHooks(lifecycle, client, registry, options.hookTimeout)).onComplete(x -> {
-      if (leader) {
+    deploy(new PostStartHooks(lifecycle, client, registry, options.hookTimeout), term).onComplete(x -> {
+      if (leader && term == leaderTerm) {
         List.of(new PhaseReconciler(lifecycle, options.resync), new PoolReconciler(lifecycle, options),
-            new TimeoutReconciler(lifecycle, options)).forEach(this::deploy);
+            new TimeoutReconciler(lifecycle, options)).forEach(v -> deploy(v, term));
       }
     });
   }
 
-  private Future<String> deploy(io.vertx.core.Deployable v) {
-    return vertx.deployVerticle(v).onSuccess(leaderDeployments::add)
-        .onFailure(e -> LOG.error("reconciler {} failed to start: {}", v.getClass().getSimpleName(), e.toString()));
+  /**
+   * Deploys a leader verticle for leadership term {@code term}; one whose deployment completes
+   * after that term ended (leadership lost meanwhile, maybe regained) is undeployed at once, so a
+   * quick flap never leaves two of them running.
+   */
+  private Future<String> deploy(io.vertx.core.Deployable v, int term) {
+    return vertx.deployVerticle(v).onSuccess(id -> {
+      if (leader && term == leaderTerm) {
+        leaderDeployments.add(id);
+      } else {
+        vertx.undeploy(id);
+      }
+    }).onFailure(e -> LOG.error("reconciler {} failed to start: {}", v.getClass().getSimpleName(), e.toString()));
   }
 
   private Future<Void> stopLeading() {

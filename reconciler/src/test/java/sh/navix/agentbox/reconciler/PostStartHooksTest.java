@@ -31,6 +31,7 @@ import sh.navix.agentbox.api.model.Sandbox;
  */
 class PostStartHooksTest extends ReconcilerTestBase {
   static final int HOOK_PORT = 9999;
+  static final Duration HOOK_TIMEOUT = Duration.ofSeconds(3);
   @TempDir static Path home;
   static Process gateway;
   static final Vertx serverVertx = Vertx.vertx();
@@ -45,7 +46,7 @@ class PostStartHooksTest extends ReconcilerTestBase {
   static void startGateway() throws Exception {
     template("hooks", "example/idle:1", "example/sandbox:1");
     pool("hooks", "hooks", 6, null); // a pod for each test: some sandboxes are left running
-    gateway = leading(new Process("gw-hooks", home.resolve("gw")));
+    gateway = leading(new Process("gw-hooks", home.resolve("gw"), http -> {}, o -> o.hookTimeout = HOOK_TIMEOUT));
   }
 
   @AfterAll
@@ -61,7 +62,7 @@ class PostStartHooksTest extends ReconcilerTestBase {
     }
   }
 
-  /** An idle pod with the test's hook server listening on its address; /fail answers 500, /slow when the test says. */
+  /** An idle pod with the test's hook server listening on its address; /fail answers 500, /slow when the test says, /hang never. */
   Pod idlePodWithServer() throws Exception {
     Pod idle = awaitPods("hooks", "an idle ready pod", ps -> ps.stream().anyMatch(this::idleReady)).stream()
         .filter(this::idleReady).findFirst().orElseThrow();
@@ -73,6 +74,8 @@ class PostStartHooksTest extends ReconcilerTestBase {
           phase));
       if (req.path().equals("/fail")) {
         req.response().setStatusCode(500).end("boom");
+      } else if (req.path().equals("/hang")) {
+        // never answered
       } else if (req.path().equals("/slow")) {
         slowAnswer.future().onComplete(x -> req.response().setStatusCode(204).end());
       } else {
@@ -84,6 +87,12 @@ class PostStartHooksTest extends ReconcilerTestBase {
 
   private boolean idleReady(Pod p) {
     return Pods.inPhase(p, SandboxPhase.IDLE) && Pods.ready(p) && !Pods.deleting(p);
+  }
+
+  /** Claims {@code idle} for {@code sandboxId} with {@code hooks}; the sandbox's history record, once it has ended. */
+  static Sandbox claimUntilEnded(Pod idle, String sandboxId, List<PostStartHookAction> hooks) {
+    claim(idle, sandboxId, "example/sandbox:2", Duration.ofMinutes(2), null, hooks);
+    return await("history record of " + sandboxId, Duration.ofSeconds(30), () -> gateway.record(sandboxId));
   }
 
   static PostStartHookAction post(String path, Map<String, Object> body, Map<String, String> headers) {
@@ -109,15 +118,12 @@ class PostStartHooksTest extends ReconcilerTestBase {
     assertThat(second).as("the second hook's request").isNotNull();
     assertThat(second.path()).as("a path without its slash gets one").isEqualTo("/second");
     assertThat(second.body()).as("no body: an empty JSON object").isEqualTo("{}");
-    assertThat(Pods.phase(pod(Pods.name(idle)))).as("the sandbox lives on").contains(SandboxPhase.RUNNING);
   }
 
   @Test
   void aFailingHookEndsTheSandboxAsFailedAndTheRestDoNotRun() throws Exception {
     Pod idle = idlePodWithServer();
-    claim(idle, "sbxhooks2", "example/sandbox:2", Duration.ofMinutes(2), null, List.of(post("/fail", null, null), post("/never", null, null)));
-
-    Sandbox record = await("history record", Duration.ofSeconds(30), () -> gateway.record("sbxhooks2"));
+    Sandbox record = claimUntilEnded(idle, "sbxhooks2", List.of(post("/fail", null, null), post("/never", null, null)));
     assertThat(record.status()).isEqualTo("Failed");
     assertThat(record.failureReason()).isEqualTo("PostStartHookFailed");
     assertThat(record.failureMessage()).isEqualTo("postStartHooks[0] (httpPost :9999/fail) failed: answered 500: boom");
@@ -158,11 +164,35 @@ class PostStartHooksTest extends ReconcilerTestBase {
   @Test
   void aFailingExecHookEndsTheSandboxWithItsExitCode() throws Exception {
     Pod idle = idlePodWithServer();
-    claim(idle, "sbxhooks5", "example/sandbox:2", Duration.ofMinutes(2), null,
-        List.of(new PostStartHookAction(new PostStartHookAction.ExecHookAction("exit 3"), null)));
-    Sandbox record = await("history record", Duration.ofSeconds(30), () -> gateway.record("sbxhooks5"));
+    Sandbox record = claimUntilEnded(idle, "sbxhooks5", List.of(new PostStartHookAction(new PostStartHookAction.ExecHookAction("exit 3"), null)));
     assertThat(record.status()).isEqualTo("Failed");
     assertThat(record.failureReason()).isEqualTo("PostStartHookFailed");
     assertThat(record.failureMessage()).isEqualTo("postStartHooks[0] (exec exit 3) failed: exited with code 3");
+  }
+
+  @Test
+  void aHookWithoutAnAnswerFailsAtTheHookTimeout() throws Exception {
+    Pod idle = idlePodWithServer();
+    Sandbox record = claimUntilEnded(idle, "sbxhooks6", List.of(post("/hang", null, null)));
+    assertThat(record.status()).isEqualTo("Failed");
+    assertThat(record.failureMessage()).isEqualTo("postStartHooks[0] (httpPost :9999/hang) failed: no answer within 3 s");
+  }
+
+  /** A replica that stops leading while a hook runs abandons it: the sandbox is not failed for it. */
+  @Test
+  void aHookInProgressWhenTheLeaderStepsDownIsAbandonedNotFailed() throws Exception {
+    Pod idle = idlePodWithServer();
+    claim(idle, "sbxhooks7", "example/sandbox:2", Duration.ofMinutes(2), null, List.of(post("/hang", null, null)));
+    assertThat(received.poll(20, TimeUnit.SECONDS)).as("the hook's request").isNotNull();
+    try {
+      sh.navix.agentbox.devcluster.Leases.takeOver(admin, "default", "agentbox-gateway-leader", "somebody-else", Duration.ofSeconds(2));
+      await("the hook abandoned", Duration.ofSeconds(20), () -> gateway.registry.find("agentbox_post_start_hooks_total")
+          .tag("outcome", "abandoned").counters().stream().mapToDouble(c -> c.count()).sum() >= 1 ? true : null);
+      Pod now = pod(Pods.name(idle));
+      assertThat(Pods.sandboxId(now)).isEqualTo("sbxhooks7");
+      assertThat(Pods.annotation(now, sh.navix.agentbox.api.crd.Annotations.STOP_REASON)).as("not released").isNull();
+    } finally {
+      leading(gateway); // the other holder's short Lease runs out and this replica leads again
+    }
   }
 }

@@ -82,6 +82,7 @@ abstract class ReconcilerTestBase {
     final ClusterCache cache;
     final HistoryStore history;
     final Reconcilers reconcilers;
+    final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     Process(String identity, Path home) throws Exception {
       this(identity, home, http -> {}, options -> {});
@@ -99,7 +100,7 @@ abstract class ReconcilerTestBase {
       history = H2HistoryStore.open(vertx, home.resolve("history/sandboxes"), Duration.ZERO).await(10, TimeUnit.SECONDS);
       ReconcilerOptions options = fastOptions(identity);
       tune.accept(options);
-      reconcilers = Reconcilers.start(vertx, client, cache, history, new SimpleMeterRegistry(), options)
+      reconcilers = Reconcilers.start(vertx, client, cache, history, registry, options)
           .await(10, TimeUnit.SECONDS);
     }
 

@@ -79,10 +79,15 @@ public final class Pods {
       return holders.stream().findFirst();
     }
     Optional<Pod> live = holders.stream()
-        .filter(h -> !deleting(h) && (inPhase(h, SandboxPhase.STARTING) || inPhase(h, SandboxPhase.RUNNING)))
+        .filter(Pods::live)
         .min(Comparator.<Pod, Instant>comparing(h -> time(h, Annotations.CLAIMED_AT).orElse(Instant.MAX))
             .thenComparing(h -> namespace(h) + "/" + name(h)));
     return live.isPresent() ? live : holders.stream().findFirst();
+  }
+
+  /** Whether the pod holds a live sandbox: starting or running, and not being deleted. */
+  public static boolean live(Pod p) {
+    return !deleting(p) && (inPhase(p, SandboxPhase.STARTING) || inPhase(p, SandboxPhase.RUNNING));
   }
 
   /**

@@ -28,6 +28,8 @@ import sh.navix.agentbox.devcluster.DevCluster;
 final class DevRuntime {
   private static final String STATE_PREFIX = "/state/";
   private static final Pattern EXIT = Pattern.compile("exit\\s+(\\d{1,9})");
+  /** Command lists and pipelines ({@code ;}, {@code &&}, {@code ||}, {@code |}, a newline), which this stand-in does not run. */
+  private static final Pattern COMPOUND = Pattern.compile("[;|\\n]|&&");
   private static final Pattern ECHO = Pattern.compile("echo(?:\\s+(.*))?", Pattern.DOTALL);
 
   private final JsonObject identity;
@@ -79,12 +81,17 @@ final class DevRuntime {
   /**
    * Runs {@code command} in {@code container} (this runtime) and records it. There is no shell:
    * the last argument, trimmed, decides. {@code exit N} exits with N (mod 256, as a shell would);
-   * {@code echo TEXT} writes TEXT and a newline to stdout (TEXT verbatim, quotes and all);
-   * anything else exits with 0 and writes nothing.
+   * {@code echo TEXT} writes TEXT and a newline to stdout (TEXT verbatim, quotes and all); a list
+   * or pipeline ({@code ;}, {@code &&}, {@code ||}, {@code |}, a newline) exits with 2, so that a
+   * script whose real outcome this cannot know never passes; anything else exits with 0 and
+   * writes nothing.
    */
   ExecResult exec(String container, List<String> command) {
     execs.add(new DevCluster.Exec(container, command, Instant.now()));
     String script = command.isEmpty() ? "" : command.get(command.size() - 1).trim();
+    if (COMPOUND.matcher(script).find()) {
+      return new ExecResult(2, ""); // a list or pipeline: not simulated, and never taken for success
+    }
     Matcher exit = EXIT.matcher(script);
     if (exit.matches()) {
       return new ExecResult(Integer.parseInt(exit.group(1)) % 256, "");

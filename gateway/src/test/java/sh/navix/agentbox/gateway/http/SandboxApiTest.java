@@ -262,12 +262,13 @@ class SandboxApiTest {
       int expected = i + 1;
       await("queued " + expected, Duration.ofSeconds(10), () -> queueLength("fifo") == expected ? true : null);
     }
-    // The queue is mirrored to the pool (throttled): status.pendingRequests and the last create time.
-    SandboxPool mirrored = await("pendingRequests mirrored", Duration.ofSeconds(10), () -> {
+    // The queue is mirrored to the pool (throttled): status.pendingRequests (at most every 3 s) and
+    // the last create time (flushed every 5 s, so it may come after the queue length).
+    await("pendingRequests and the last create time mirrored", Duration.ofSeconds(15), () -> {
       SandboxPool p = admin.resources(SandboxPool.class).inNamespace("default").withName("fifo").get();
-      return p.getStatus() != null && Integer.valueOf(3).equals(p.getStatus().getPendingRequests()) ? p : null;
+      return p.getStatus() != null && Integer.valueOf(3).equals(p.getStatus().getPendingRequests())
+          && Pods.annotation(p, "agentbox.navix.sh/last-sandbox-create-time") != null ? p : null;
     });
-    assertThat(Pods.annotation(mirrored, "agentbox.navix.sh/last-sandbox-create-time")).isNotNull();
     String current = holder;
     List<String> order = new ArrayList<>();
     for (int i = 0; i < 3; i++) {

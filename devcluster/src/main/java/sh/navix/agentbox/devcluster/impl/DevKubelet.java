@@ -24,13 +24,15 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sh.navix.agentbox.devcluster.DevClusterOptions;
 
 /**
  * The simulated node: watches every pod and plays the kubelet. It binds pods to the node, gives
- * each a unique 127.0.x.y address, "pulls" images (a delay), runs containers that declare ports as
+ * each a unique 127.n.x.y address (n one per dev cluster), "pulls" images (a delay), runs containers that declare ports as
  * {@link DevRuntime}s, restarts a container whose image changed in place, pulls {@code slow-pull}
  * images for a minute, fails {@code fail-pull}
  * and {@code crash} images, and stops containers of deleted pods. All state lives on one Vert.x
@@ -49,6 +51,14 @@ final class DevKubelet {
   private final DevClusterOptions options;
   private final RunningContainers running;
   private final Map<String, PodSim> pods = new HashMap<>();
+  /**
+   * Second octets handed to the dev clusters of this JVM: each one its own (up to 254 at once),
+   * starting at a random one, so that two processes (dev mode and a test run, two builds side by
+   * side) rarely give pods the same address and port.
+   */
+  private static final AtomicInteger NETWORKS = new AtomicInteger(ThreadLocalRandom.current().nextInt(254));
+  /** This node's pods live on 127.{network}.x.y. */
+  private final int network = Math.floorMod(NETWORKS.getAndIncrement(), 254) + 1;
   private final BitSet usedIps = new BitSet(1 << 16);
   private Context context;
   private SharedIndexInformer<Pod> informer;
@@ -161,7 +171,7 @@ final class DevKubelet {
     }
   }
 
-  /** Indices 256.. map to 127.0.1.0 upwards; .0 and .255 of each block are skipped. */
+  /** Indices 256.. map to 127.{network}.1.0 upwards; .0 and .255 of each block are skipped. */
   private int allocateIp() {
     for (int i = 256; i < (1 << 16); i++) {
       int low = i & 0xff;
@@ -281,7 +291,7 @@ final class DevKubelet {
       this.namespace = namespace;
       this.name = name;
       this.ipIndex = ipIndex;
-      this.ip = "127.0." + (ipIndex >> 8) + "." + (ipIndex & 0xff);
+      this.ip = "127." + network + "." + (ipIndex >> 8) + "." + (ipIndex & 0xff);
       this.created = created.truncatedTo(ChronoUnit.SECONDS);
     }
 

@@ -83,7 +83,11 @@ final class PostStartHooks extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopped = true;
-    List.copyOf(inFlight).forEach(Attempt::cancel);
+    // Ended here, whatever the stream or request does once cancelled (the timers go with the deployment).
+    List.copyOf(inFlight).forEach(a -> {
+      a.result.tryFail(new HookFailure("abandoned"));
+      a.cancel();
+    });
     return Future.all(consumer.unregister(), http.close());
   }
 
@@ -166,7 +170,7 @@ final class PostStartHooks extends VerticleBase {
 
   /** {@code work}, failed and cancelled when it takes longer than the hook timeout (everything included: connect, upgrade, answer). */
   private Future<Void> within(Attempt attempt, Supplier<Future<Void>> work, String late) {
-    Promise<Void> result = Promise.promise();
+    Promise<Void> result = attempt.result;
     long timer = vertx.setTimer(timeout.toMillis(), t -> {
       result.tryFail(new HookFailure(late + " within " + timeout.toSeconds() + " s" + quote(attempt.output())));
       attempt.cancel();
@@ -294,6 +298,8 @@ final class PostStartHooks extends VerticleBase {
    * was, and the start of its output.
    */
   private static final class Attempt {
+    /** The hook's outcome: completed by the work, the timeout, or this replica stepping down. */
+    final Promise<Void> result = Promise.promise();
     private final Bounded output = new Bounded();
     private Runnable cancel;
     private boolean cancelled;

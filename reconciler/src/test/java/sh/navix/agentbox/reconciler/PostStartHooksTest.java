@@ -45,7 +45,7 @@ class PostStartHooksTest extends ReconcilerTestBase {
   @BeforeAll
   static void startGateway() throws Exception {
     template("hooks", "example/idle:1", "example/sandbox:1");
-    pool("hooks", "hooks", 6, null); // a pod for each test: some sandboxes are left running
+    pool("hooks", "hooks", 8, null); // a pod for each test: some sandboxes are left running
     gateway = leading(new Process("gw-hooks", home.resolve("gw"), http -> {}, o -> o.hookTimeout = HOOK_TIMEOUT));
   }
 
@@ -89,10 +89,14 @@ class PostStartHooksTest extends ReconcilerTestBase {
     return Pods.inPhase(p, SandboxPhase.IDLE) && Pods.ready(p) && !Pods.deleting(p);
   }
 
-  /** Claims {@code idle} for {@code sandboxId} with {@code hooks}; the sandbox's history record, once it has ended. */
-  static Sandbox claimUntilEnded(Pod idle, String sandboxId, List<PostStartHookAction> hooks) {
+  /** Claims an idle pod for {@code sandboxId} with {@code hooks}; the sandbox ends Failed for them, with {@code message}. */
+  void endsFailed(String sandboxId, List<PostStartHookAction> hooks, String message) throws Exception {
+    Pod idle = idlePodWithServer();
     claim(idle, sandboxId, "example/sandbox:2", Duration.ofMinutes(2), null, hooks);
-    return await("history record of " + sandboxId, Duration.ofSeconds(30), () -> gateway.record(sandboxId));
+    Sandbox record = await("history record of " + sandboxId, Duration.ofSeconds(30), () -> gateway.record(sandboxId));
+    assertThat(record.status()).isEqualTo("Failed");
+    assertThat(record.failureReason()).isEqualTo("PostStartHookFailed");
+    assertThat(record.failureMessage()).isEqualTo(message);
   }
 
   static PostStartHookAction post(String path, Map<String, Object> body, Map<String, String> headers) {
@@ -122,11 +126,8 @@ class PostStartHooksTest extends ReconcilerTestBase {
 
   @Test
   void aFailingHookEndsTheSandboxAsFailedAndTheRestDoNotRun() throws Exception {
-    Pod idle = idlePodWithServer();
-    Sandbox record = claimUntilEnded(idle, "sbxhooks2", List.of(post("/fail", null, null), post("/never", null, null)));
-    assertThat(record.status()).isEqualTo("Failed");
-    assertThat(record.failureReason()).isEqualTo("PostStartHookFailed");
-    assertThat(record.failureMessage()).isEqualTo("postStartHooks[0] (httpPost :9999/fail) failed: answered 500: boom");
+    endsFailed("sbxhooks2", List.of(post("/fail", null, null), post("/never", null, null)),
+        "postStartHooks[0] (httpPost :9999/fail) failed: answered 500: boom");
     assertThat(received).extracting(Received::path).as("hooks after the failed one").containsExactly("/fail");
   }
 
@@ -163,36 +164,57 @@ class PostStartHooksTest extends ReconcilerTestBase {
 
   @Test
   void aFailingExecHookEndsTheSandboxWithItsExitCode() throws Exception {
-    Pod idle = idlePodWithServer();
-    Sandbox record = claimUntilEnded(idle, "sbxhooks5", List.of(new PostStartHookAction(new PostStartHookAction.ExecHookAction("exit 3"), null)));
-    assertThat(record.status()).isEqualTo("Failed");
-    assertThat(record.failureReason()).isEqualTo("PostStartHookFailed");
-    assertThat(record.failureMessage()).isEqualTo("postStartHooks[0] (exec exit 3) failed: exited with code 3");
+    endsFailed("sbxhooks5", List.of(exec("exit 3")), "postStartHooks[0] (exec exit 3) failed: exited with code 3");
   }
 
   @Test
   void aHookWithoutAnAnswerFailsAtTheHookTimeout() throws Exception {
-    Pod idle = idlePodWithServer();
-    Sandbox record = claimUntilEnded(idle, "sbxhooks6", List.of(post("/hang", null, null)));
-    assertThat(record.status()).isEqualTo("Failed");
-    assertThat(record.failureMessage()).isEqualTo("postStartHooks[0] (httpPost :9999/hang) failed: no answer within 3 s");
+    endsFailed("sbxhooks6", List.of(post("/hang", null, null)), "postStartHooks[0] (httpPost :9999/hang) failed: no answer within 3 s");
+  }
+
+  @Test
+  void anExecHookThatDoesNotFinishFailsAtTheHookTimeout() throws Exception {
+    endsFailed("sbxhooks8", List.of(exec("sleep 600")), "postStartHooks[0] (exec sleep 600) failed: did not finish within 3 s");
   }
 
   /** A replica that stops leading while a hook runs abandons it: the sandbox is not failed for it. */
   @Test
   void aHookInProgressWhenTheLeaderStepsDownIsAbandonedNotFailed() throws Exception {
+    abandonedWhenTheLeaderStepsDown("sbxhooks7", post("/hang", null, null), () -> received.poll(20, TimeUnit.SECONDS) != null);
+  }
+
+  @Test
+  void anExecHookInProgressWhenTheLeaderStepsDownIsAbandonedNotFailed() throws Exception {
+    abandonedWhenTheLeaderStepsDown("sbxhooks9", exec("sleep 600"), () -> await("the exec started", Duration.ofSeconds(20),
+        () -> cluster.execs("default", Pods.name(lastIdle)).isEmpty() ? null : true));
+  }
+
+  static PostStartHookAction exec(String command) {
+    return new PostStartHookAction(new PostStartHookAction.ExecHookAction(command), null);
+  }
+
+  Pod lastIdle;
+
+  void abandonedWhenTheLeaderStepsDown(String sandboxId, PostStartHookAction hook, java.util.concurrent.Callable<Boolean> started)
+      throws Exception {
     Pod idle = idlePodWithServer();
-    claim(idle, "sbxhooks7", "example/sandbox:2", Duration.ofMinutes(2), null, List.of(post("/hang", null, null)));
-    assertThat(received.poll(20, TimeUnit.SECONDS)).as("the hook's request").isNotNull();
+    lastIdle = idle;
+    double before = abandoned();
+    claim(idle, sandboxId, "example/sandbox:2", Duration.ofMinutes(2), null, List.of(hook));
+    assertThat(started.call()).as("the hook started").isTrue();
     try {
       sh.navix.agentbox.devcluster.Leases.takeOver(admin, "default", "agentbox-gateway-leader", "somebody-else", Duration.ofSeconds(2));
-      await("the hook abandoned", Duration.ofSeconds(20), () -> gateway.registry.find("agentbox_post_start_hooks_total")
-          .tag("outcome", "abandoned").counters().stream().mapToDouble(c -> c.count()).sum() >= 1 ? true : null);
+      await("the hook abandoned", Duration.ofSeconds(20), () -> abandoned() > before ? true : null);
       Pod now = pod(Pods.name(idle));
-      assertThat(Pods.sandboxId(now)).isEqualTo("sbxhooks7");
+      assertThat(Pods.sandboxId(now)).isEqualTo(sandboxId);
       assertThat(Pods.annotation(now, sh.navix.agentbox.api.crd.Annotations.STOP_REASON)).as("not released").isNull();
     } finally {
       leading(gateway); // the other holder's short Lease runs out and this replica leads again
     }
+  }
+
+  static double abandoned() {
+    return gateway.registry.find("agentbox_post_start_hooks_total").tag("outcome", "abandoned").counters().stream()
+        .mapToDouble(c -> c.count()).sum();
   }
 }

@@ -30,6 +30,7 @@ final class DevRuntime {
   private static final Pattern EXIT = Pattern.compile("exit\\s+(\\d{1,9})");
   /** Command lists and pipelines ({@code ;}, {@code &&}, {@code ||}, {@code |}, a newline), which this stand-in does not run. */
   private static final Pattern COMPOUND = Pattern.compile("[;|\\n]|&&");
+  private static final Pattern SLEEP = Pattern.compile("sleep\\s+(\\d{1,6})");
   private static final Pattern ECHO = Pattern.compile("echo(?:\\s+(.*))?", Pattern.DOTALL);
 
   private final JsonObject identity;
@@ -38,7 +39,11 @@ final class DevRuntime {
   private final List<DevCluster.Exec> execs = new CopyOnWriteArrayList<>();
 
   /** What a simulated command did: its exit code and what it wrote to stdout. */
-  record ExecResult(int exitCode, String stdout) {}
+  record ExecResult(int exitCode, String stdout, long sleepSeconds) {
+    ExecResult(int exitCode, String stdout) {
+      this(exitCode, stdout, 0);
+    }
+  }
 
   /** {@code identity} carries pod, namespace, image, ip, bootId, containerId. */
   DevRuntime(JsonObject identity) {
@@ -81,7 +86,8 @@ final class DevRuntime {
   /**
    * Runs {@code command} in {@code container} (this runtime) and records it. There is no shell:
    * the last argument, trimmed, decides. {@code exit N} exits with N (mod 256, as a shell would);
-   * {@code echo TEXT} writes TEXT and a newline to stdout (TEXT verbatim, quotes and all); a list
+   * {@code echo TEXT} writes TEXT and a newline to stdout (TEXT verbatim, quotes and all);
+   * {@code sleep N} exits with 0 after N seconds (the stream stays open meanwhile); a list
    * or pipeline ({@code ;}, {@code &&}, {@code ||}, {@code |}, a newline) exits with 2, so that a
    * script whose real outcome this cannot know never passes; anything else exits with 0 and
    * writes nothing.
@@ -91,6 +97,10 @@ final class DevRuntime {
     String script = command.isEmpty() ? "" : command.get(command.size() - 1).trim();
     if (COMPOUND.matcher(script).find()) {
       return new ExecResult(2, ""); // a list or pipeline: not simulated, and never taken for success
+    }
+    Matcher sleep = SLEEP.matcher(script);
+    if (sleep.matches()) {
+      return new ExecResult(0, "", Long.parseLong(sleep.group(1)));
     }
     Matcher exit = EXIT.matcher(script);
     if (exit.matches()) {

@@ -16,6 +16,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -113,9 +115,24 @@ final class ExecDispatcher extends DelegatingDispatcher {
       this.protocol = protocol;
     }
 
+    /** Set once the client closed the stream: a command still "running" then sends nothing. */
+    private volatile boolean closed;
+
     @Override
     public void onOpen(WebSocket webSocket, Response response) {
       DevRuntime.ExecResult result = runtime.exec(container, command);
+      if (result.sleepSeconds() > 0) {
+        CompletableFuture.delayedExecutor(result.sleepSeconds(), TimeUnit.SECONDS).execute(() -> finish(webSocket, result));
+      } else {
+        finish(webSocket, result);
+      }
+    }
+
+    private void finish(WebSocket webSocket, DevRuntime.ExecResult result) {
+      if (closed) {
+        LOG.info("exec ({}) in container {}: {} ended by the client", protocol, container, command);
+        return;
+      }
       LOG.info("exec ({}) in container {}: {} exited with {}", protocol, container, command, result.exitCode());
       if (stdout && !result.stdout().isEmpty()) {
         webSocket.send(frame(STDOUT, result.stdout()));
@@ -125,6 +142,21 @@ final class ExecDispatcher extends DelegatingDispatcher {
         webSocket.send(frame(ERROR, outcome));
       }
       webSocket.close(1000, "");
+    }
+
+    @Override
+    public void onClosing(WebSocket webSocket, int code, String reason) {
+      closed = true;
+    }
+
+    @Override
+    public void onClosed(WebSocket webSocket, int code, String reason) {
+      closed = true;
+    }
+
+    @Override
+    public void onFailure(WebSocket webSocket, Throwable t, Response response) {
+      closed = true;
     }
 
     /** What goes on the error channel: under v4 always a Status; before, only the error text of a failure. */

@@ -152,8 +152,7 @@ public final class Lifecycle {
     return record(p)
         .compose(v -> {
           if (!Pods.deleting(p)) {
-            String version = p.getMetadata().getResourceVersion();
-            return version == null ? writer.delete(Pods.namespace(p), Pods.name(p)) : writer.delete(Pods.namespace(p), Pods.name(p), version);
+            return writer.delete(Pods.namespace(p), Pods.name(p), p.getMetadata().getResourceVersion());
           }
           return Pods.hasFinalizer(p, Finalizers.SANDBOX_PROTECTION)
               ? writer.update(PodTransitions.withoutFinalizer(p)).<Void>mapEmpty()

@@ -44,19 +44,21 @@ public final class PodWriter {
 
   /** Deletes a pod; a pod already gone counts as deleted. */
   public Future<Void> delete(String namespace, String name) {
-    return counted("delete", vertx.<Void>executeBlocking(() -> {
-      client.pods().inNamespace(namespace).withName(name).delete();
-      return null;
-    }, false));
+    return delete(namespace, name, null);
   }
 
   /**
-   * Deletes the pod only as it was at {@code resourceVersion} (a delete precondition): if anyone
-   * changed it since (a claim), the API server answers 409 and nothing is deleted.
+   * Deletes the pod only as it was at {@code resourceVersion} (a delete precondition; none when
+   * null): if anyone changed it since (a claim), the API server answers 409 and nothing is deleted.
    */
   public Future<Void> delete(String namespace, String name, String resourceVersion) {
     return counted("delete", vertx.<Void>executeBlocking(() -> {
-      client.pods().inNamespace(namespace).withName(name).lockResourceVersion(resourceVersion).delete();
+      var pod = client.pods().inNamespace(namespace).withName(name);
+      if (resourceVersion == null) {
+        pod.delete();
+      } else {
+        pod.lockResourceVersion(resourceVersion).delete();
+      }
       return null;
     }, false));
   }

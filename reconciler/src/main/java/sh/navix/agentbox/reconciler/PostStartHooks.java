@@ -1,8 +1,8 @@
 package sh.navix.agentbox.reconciler;
 
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.api.model.Status;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.ExecListener;
 import io.fabric8.kubernetes.client.dsl.ExecWatch;
@@ -21,9 +21,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -46,8 +46,9 @@ import tools.jackson.core.type.TypeReference;
  * succeeds on exit code 0. As with a failing postStart hook in Kubernetes, a failure ends the
  * sandbox: it is released as Failed with reason {@value #FAILURE_REASON} and a message naming the
  * hook and what went wrong; the hooks after it do not run. Hooks stop, without a failure, when the
- * sandbox is released meanwhile. Runs on the leader only: a leader that dies while hooks run
- * leaves the rest of them unrun (hooks run at most once).
+ * sandbox is released meanwhile. Runs on the leader only: a replica that stops leading abandons
+ * the hook in progress (the sandbox is not failed for it), and a leader that dies leaves the rest
+ * unrun (hooks run at most once).
  */
 final class PostStartHooks extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(PostStartHooks.class);
@@ -84,10 +85,7 @@ final class PostStartHooks extends VerticleBase {
   public Future<?> stop() {
     stopped = true;
     // Ended here, whatever the stream or request does once cancelled (the timers go with the deployment).
-    List.copyOf(inFlight).forEach(a -> {
-      a.result.tryFail(new HookFailure("abandoned"));
-      a.cancel();
-    });
+    List.copyOf(inFlight).forEach(a -> a.abort(new HookFailure("abandoned")));
     return Future.all(consumer.unregister(), http.close());
   }
 
@@ -171,10 +169,8 @@ final class PostStartHooks extends VerticleBase {
   /** {@code work}, failed and cancelled when it takes longer than the hook timeout (everything included: connect, upgrade, answer). */
   private Future<Void> within(Attempt attempt, Supplier<Future<Void>> work, String late) {
     Promise<Void> result = attempt.result;
-    long timer = vertx.setTimer(timeout.toMillis(), t -> {
-      result.tryFail(new HookFailure(late + " within " + timeout.toSeconds() + " s" + quote(attempt.output())));
-      attempt.cancel();
-    });
+    long timer = vertx.setTimer(timeout.toMillis(),
+        t -> attempt.abort(new HookFailure(late + " within " + timeout.toSeconds() + " s" + quote(attempt.output()))));
     Future<Void> started;
     try {
       started = work.get();
@@ -313,7 +309,13 @@ final class PostStartHooks extends VerticleBase {
       }
     }
 
-    synchronized void cancel() {
+    /** Ends the hook with {@code failure} and cancels what it still has open. */
+    void abort(HookFailure failure) {
+      result.tryFail(failure);
+      cancel();
+    }
+
+    private synchronized void cancel() {
       cancelled = true;
       if (cancel != null) {
         cancel.run();

@@ -27,6 +27,20 @@ abstract class DelegatingDispatcher extends Dispatcher {
     delegate.releaseResources();
   }
 
+  /** The request's path without its query. */
+  protected static String pathOf(RecordedRequest request) {
+    String path = request.getPath();
+    int query = path.indexOf('?');
+    return query < 0 ? path : path.substring(0, query);
+  }
+
+  /** The request's query string, empty when it has none. */
+  protected static String queryOf(RecordedRequest request) {
+    String path = request.getPath();
+    int query = path.indexOf('?');
+    return query < 0 ? "" : path.substring(query + 1);
+  }
+
   /** What the mock's own dispatcher answers to a GET of {@code objectPath}, with the headers of {@code request}. */
   protected MockResponse get(RecordedRequest request, String objectPath) {
     return delegate.dispatch(new RecordedRequest(request.getHttpVersion(), HttpMethod.GET, objectPath, request.getHeaders(), new Buffer()));

@@ -36,9 +36,7 @@ final class DeletePreconditionDispatcher extends DelegatingDispatcher {
     if (wantVersion == null && wantUid == null) {
       return null;
     }
-    String path = request.getPath();
-    int query = path.indexOf('?');
-    String objectPath = query < 0 ? path : path.substring(0, query);
+    String objectPath = pathOf(request);
     MockResponse current = get(request, objectPath);
     if (current == null || current.code() != 200 || current.getBody() == null) {
       return null;

@@ -52,13 +52,11 @@ final class ExecDispatcher extends DelegatingDispatcher {
 
   @Override
   public MockResponse dispatch(RecordedRequest request) {
-    String path = request.getPath();
-    int query = path.indexOf('?');
-    Matcher exec = EXEC_PATH.matcher(query < 0 ? path : path.substring(0, query));
+    Matcher exec = EXEC_PATH.matcher(pathOf(request));
     if (!exec.matches() || (request.method() != HttpMethod.GET && request.method() != HttpMethod.POST)) {
       return delegate.dispatch(request);
     }
-    return exec(request, exec.group(1), exec.group(2), parameters(query < 0 ? "" : path.substring(query + 1)));
+    return exec(request, exec.group(1), exec.group(2), parameters(queryOf(request)));
   }
 
   private MockResponse exec(RecordedRequest request, String namespace, String name, Map<String, List<String>> params) {

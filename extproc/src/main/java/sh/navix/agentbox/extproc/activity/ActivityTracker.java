@@ -66,8 +66,13 @@ public final class ActivityTracker {
 
     @Override
     public void ended() {
+      end(requests);
+    }
+
+    /** Something counted in {@code which} ended (never below zero), and it counts as activity. */
+    void end(AtomicInteger which) {
       lastSeenMillis = System.currentTimeMillis();
-      requests.updateAndGet(n -> Math.max(0, n - 1));
+      which.updateAndGet(n -> Math.max(0, n - 1));
     }
   }
 
@@ -109,8 +114,7 @@ public final class ActivityTracker {
   public void tunnelClosed(String sandboxId) {
     State s = sandboxes.get(sandboxId);
     if (s != null) {
-      s.lastSeenMillis = System.currentTimeMillis();
-      s.tunnels.updateAndGet(n -> Math.max(0, n - 1));
+      s.end(s.tunnels);
     }
   }
 

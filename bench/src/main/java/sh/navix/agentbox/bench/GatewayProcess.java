@@ -3,6 +3,7 @@ package sh.navix.agentbox.bench;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -14,9 +15,14 @@ record GatewayProcess(Process process, String base) implements AutoCloseable {
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
-    ProcessBuilder pb = new ProcessBuilder(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g", "-jar", jar.toString(),
-        "--host", "127.0.0.1", "--api-port", Integer.toString(port), "--home", work.resolve("home").toString()))
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g"));
+    // JVM options for the gateway alone (a profiler, say), as bench/proxy.sh takes them.
+    String opts = System.getenv().getOrDefault("GATEWAY_JAVA_OPTS", "").trim();
+    if (!opts.isEmpty()) {
+      command.addAll(List.of(opts.split("\\s+")));
+    }
+    command.addAll(List.of("-jar", jar.toString(), "--host", "127.0.0.1", "--api-port", Integer.toString(port), "--home", work.resolve("home").toString()));
+    ProcessBuilder pb = new ProcessBuilder(command)
         .redirectErrorStream(true).redirectOutput(work.resolve("gateway.log").toFile());
     pb.environment().put("KUBECONFIG", kubeconfig.toString());
     pb.environment().put("AGENTBOX_LOG_LEVEL", "WARN");

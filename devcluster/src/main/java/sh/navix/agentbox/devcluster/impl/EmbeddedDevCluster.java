@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.Context;
@@ -61,7 +60,7 @@ public final class EmbeddedDevCluster implements DevCluster {
           RunningContainers running = new RunningContainers();
           KubernetesMockServer server =
               new KubernetesMockServer(new Context(), new MockWebServer(), responses, new ExecDispatcher(
-                  new NonBlockingWatchDispatcher(new DeletePreconditionDispatcher(new KubernetesMixedDispatcher(responses))), running), false);
+                  new NonBlockingWatchDispatcher(new DeletePreconditionDispatcher(new MixedDispatcher(responses))), running), false);
           server.init(InetAddress.getByName(options.getHost()), options.getApiPort());
           String url = "http://" + options.getHost() + ":" + server.getPort();
           Config config = new ConfigBuilder().withMasterUrl(url).withNamespace("default").withRequestTimeout(30_000).build();

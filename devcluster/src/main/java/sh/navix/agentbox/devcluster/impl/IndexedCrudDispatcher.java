@@ -1,0 +1,90 @@
+package sh.navix.agentbox.devcluster.impl;
+
+import io.fabric8.kubernetes.client.server.mock.KubernetesAttributesExtractor;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.mockwebserver.crud.AttributeSet;
+import io.fabric8.mockwebserver.crud.CrudDispatcher;
+import io.fabric8.mockwebserver.http.MockResponse;
+import java.lang.reflect.Field;
+import java.net.HttpURLConnection;
+import java.util.AbstractMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReadWriteLock;
+
+/**
+ * fabric8's CRUD dispatcher, with every lookup of one named object (GET of an object, and the
+ * existing object a PUT, PATCH or POST works on) answered from a {@link NameIndexedStore}
+ * instead of by matching every object the server holds. fabric8 finds an object by testing each
+ * stored attribute set against the request's, so each such request cost time in proportion to
+ * the objects held: with a few thousand pods that match was half of the server's time, and the
+ * server has one thread. Lists, watches and deletes still match every object, as before.
+ *
+ * <p>The answers are the same as fabric8's own: the candidates the index gives are tested with
+ * fabric8's own {@code AttributeSet.matches}, in store order, and when the query does not name a
+ * single object the index steps aside. fabric8 keeps its store in a field of its own class, so
+ * the store is put in place (and its lock read) by reflection when the dispatcher is made; if
+ * fabric8 changes those fields the dev cluster fails to start, saying so.
+ */
+final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
+  private final NameIndexedStore store = new NameIndexedStore();
+  private final Lock readLock;
+
+  IndexedCrudDispatcher() {
+    super(List.of());
+    try {
+      Field map = CrudDispatcher.class.getDeclaredField("map");
+      map.setAccessible(true);
+      map.set(this, store);
+      Field lock = KubernetesCrudDispatcher.class.getDeclaredField("lock");
+      lock.setAccessible(true);
+      readLock = ((ReadWriteLock) lock.get(this)).readLock();
+    } catch (ReflectiveOperationException | ClassCastException | SecurityException e) {
+      throw new IllegalStateException("fabric8's CRUD dispatcher no longer has the store and lock fields the dev cluster indexes", e);
+    }
+  }
+
+  /** Called by fabric8's POST, PUT and PATCH handlers (with its write lock held) for the object they work on. */
+  @Override
+  public Map.Entry<AttributeSet, String> findResource(AttributeSet query) {
+    List<AttributeSet> keys = store.candidates(query);
+    return keys == null ? super.findResource(query) : firstMatch(keys, query);
+  }
+
+  @Override
+  public MockResponse handleGet(String path) {
+    // Watches (fabric8 looks for watch=true in the query) and lists go the way they always went.
+    if (path.contains("watch=true")) {
+      return super.handleGet(path);
+    }
+    AttributeSet query = attributeExtractor.fromPath(path);
+    if (!query.containsKey(KubernetesAttributesExtractor.NAME)) {
+      return super.handleGet(path);
+    }
+    readLock.lock();
+    try {
+      List<AttributeSet> keys = store.candidates(query);
+      if (keys == null) {
+        return super.handleGet(path);
+      }
+      Map.Entry<AttributeSet, String> found = firstMatch(keys, query);
+      // As fabric8 answers a GET of one object: the object, or a bare 404.
+      return found == null
+          ? new MockResponse().setResponseCode(HttpURLConnection.HTTP_NOT_FOUND)
+          : new MockResponse().setResponseCode(HttpURLConnection.HTTP_OK).setBody(found.getValue());
+    } finally {
+      readLock.unlock();
+    }
+  }
+
+  private Map.Entry<AttributeSet, String> firstMatch(List<AttributeSet> keys, AttributeSet query) {
+    for (AttributeSet key : keys) {
+      String value = key.matches(query) ? store.get(key) : null;
+      if (value != null) {
+        return new AbstractMap.SimpleImmutableEntry<>(key, value);
+      }
+    }
+    return null;
+  }
+}

@@ -76,6 +76,13 @@ public interface ClusterCache {
   /** Pods of a pool in one phase. */
   List<Pod> pods(String namespace, String poolName, SandboxPhase phase);
 
+  /**
+   * The same pods one at a time, starting at a random one, without copying them all: for picking
+   * one of many (a claim takes one idle pod of thousands). A pod that changes phase meanwhile is
+   * skipped; one that arrives meanwhile may be missed (its pod event follows).
+   */
+  Iterable<Pod> podsFromRandomStart(String namespace, String poolName, SandboxPhase phase);
+
   /** All pods of a pool, whatever their phase. */
   List<Pod> pods(String namespace, String poolName);
 

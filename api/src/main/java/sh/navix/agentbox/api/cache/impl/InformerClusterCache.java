@@ -8,9 +8,13 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Duration;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +44,8 @@ public final class InformerClusterCache implements ClusterCache {
   private volatile long lastWatching;
   private long watchTimer = -1;
   private volatile SharedIndexInformer<Pod> pods;
+  /** Pod keys by pool and phase, kept from pod events: for picking one of many without copying them all. */
+  private final Map<String, KeySample> samples = new ConcurrentHashMap<>();
   private volatile SharedIndexInformer<SandboxPool> poolInformer;
   private volatile SharedIndexInformer<SandboxTemplate> templateInformer;
 
@@ -153,6 +159,49 @@ public final class InformerClusterCache implements ClusterCache {
   }
 
   @Override
+  public Iterable<Pod> podsFromRandomStart(String namespace, String poolName, SandboxPhase phase) {
+    KeySample sample = samples.get(poolPhaseKey(namespace, poolName, phase.wire()));
+    SharedIndexInformer<Pod> informer = pods;
+    if (sample == null || informer == null) {
+      return List.of();
+    }
+    return () -> new Iterator<>() {
+      // Each position once; a pod that moved meanwhile is skipped (its event follows), one that
+      // came in may be missed (its event wakes whoever looks again).
+      final int n = sample.size();
+      final int start = n == 0 ? 0 : ThreadLocalRandom.current().nextInt(n);
+      int i;
+      Pod next = advance();
+
+      private Pod advance() {
+        while (i < n) {
+          String key = sample.at(start + i++);
+          Pod p = key == null ? null : informer.getStore().getByKey(key);
+          if (p != null && poolName.equals(label(p, Labels.SANDBOX_POOL)) && phase.wire().equals(label(p, Labels.SANDBOX_PHASE))) {
+            return p;
+          }
+        }
+        return null;
+      }
+
+      @Override
+      public boolean hasNext() {
+        return next != null;
+      }
+
+      @Override
+      public Pod next() {
+        if (next == null) {
+          throw new NoSuchElementException();
+        }
+        Pod p = next;
+        next = advance();
+        return p;
+      }
+    };
+  }
+
+  @Override
   public List<Pod> pods(String namespace, String poolName) {
     return pods == null ? List.of() : pods.getIndexer().byIndex(BY_POOL, poolKey(namespace, poolName));
   }
@@ -203,6 +252,8 @@ public final class InformerClusterCache implements ClusterCache {
     return key == null ? List.of() : List.of(key);
   }
 
+  private static final KeySample EMPTY = new KeySample();
+
   private static String poolKey(String ns, String pool) {
     return pool == null ? null : ns + "/" + pool;
   }
@@ -215,23 +266,49 @@ public final class InformerClusterCache implements ClusterCache {
     return p == null ? null : SandboxPhase.fromWire(label(p, Labels.SANDBOX_PHASE)).orElse(null);
   }
 
-  /** Publishes pod changes on the bus; runs on the informer thread, and the bus is thread-safe. */
+  private static String poolPhaseKey(Pod p) {
+    return poolPhaseKey(ns(p), label(p, Labels.SANDBOX_POOL), label(p, Labels.SANDBOX_PHASE));
+  }
+
+  /**
+   * Keeps the pool-and-phase samples and publishes pod changes on the bus; runs on the informer
+   * thread, and the bus is thread-safe. The sample changes before the event goes out, so whoever
+   * the event wakes finds the pod where it now is.
+   */
   private final class PodEvents implements ResourceEventHandler<Pod> {
     @Override
     public void onAdd(Pod pod) {
+      sample(null, pod);
       publish(null, pod);
     }
 
     @Override
     public void onUpdate(Pod oldPod, Pod newPod) {
+      sample(oldPod, newPod);
       publish(oldPod, newPod);
     }
 
     @Override
     public void onDelete(Pod pod, boolean deletedFinalStateUnknown) {
+      sample(pod, null);
       vertx.eventBus()
           .publish(Bus.POD_CHANGED,
               new Bus.PodChanged(ns(pod), label(pod, Labels.SANDBOX_POOL), pod.getMetadata().getName(), phase(pod), null));
+    }
+
+    private void sample(Pod oldPod, Pod pod) {
+      String from = oldPod == null ? null : poolPhaseKey(oldPod);
+      String to = pod == null ? null : poolPhaseKey(pod);
+      if (from != null && !from.equals(to)) {
+        samples.getOrDefault(from, EMPTY).remove(key(oldPod));
+      }
+      if (to != null) {
+        samples.computeIfAbsent(to, k -> new KeySample()).add(key(pod));
+      }
+    }
+
+    private String key(Pod p) {
+      return ns(p) + "/" + p.getMetadata().getName();
     }
 
     private void publish(Pod oldPod, Pod pod) {

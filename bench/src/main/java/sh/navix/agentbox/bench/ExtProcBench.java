@@ -67,11 +67,11 @@ final class ExtProcBench {
     System.out.println("|---|---|---|---|---|---|");
     loop(vertx, client, server, headers, 32, warmup);
     for (int streams : new int[] {1, 32}) {
-      long cpuBefore = cpuNanos(gatewayPid);
+      long cpuBefore = ProcessCpu.of(gatewayPid).totalNanos();
       long t0 = System.nanoTime();
       double rate = loop(vertx, client, server, headers, streams, seconds);
       double elapsed = (System.nanoTime() - t0) / 1e9;
-      long cpu = cpuNanos(gatewayPid) - cpuBefore;
+      long cpu = ProcessCpu.of(gatewayPid).totalNanos() - cpuBefore;
       Map<String, Double> q = quantiles(apiPort);
       double perTrip = gatewayPid > 0 ? cpu / 1e3 / (rate * elapsed) : Double.NaN;
       System.out.printf(Locale.ROOT, "| %d | %,.0f | %.0f | %.0f | %.1f | %,.0f |%n", streams, rate, q.getOrDefault("0.5", Double.NaN) * 1e6,
@@ -81,20 +81,6 @@ final class ExtProcBench {
         Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), Instant.now().toString().substring(0, 10));
     client.close().await(10, TimeUnit.SECONDS);
     vertx.close().await(10, TimeUnit.SECONDS);
-  }
-
-  /**
-   * CPU time (user + system, all threads) process {@code pid} has used, from /proc/pid/stat, in
-   * nanoseconds; 0 without a pid. Clock ticks are taken as 100 a second (USER_HZ on Linux).
-   */
-  static long cpuNanos(long pid) throws java.io.IOException {
-    if (pid <= 0) {
-      return 0;
-    }
-    String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
-    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    // After the command name: state is field 3 of the file, utime 14 and stime 15.
-    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;
   }
 
   static HeaderValue h(String k, String v) {

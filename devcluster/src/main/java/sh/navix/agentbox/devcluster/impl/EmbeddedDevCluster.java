@@ -58,9 +58,10 @@ public final class EmbeddedDevCluster implements DevCluster {
           // Blocking: binds the server socket and registers CRDs with synchronous client calls.
           Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
           RunningContainers running = new RunningContainers();
+          MockWebServer web = new MockWebServer();
           KubernetesMockServer server =
-              new KubernetesMockServer(new Context(), new MockWebServer(), responses, new ExecDispatcher(
-                  new NonBlockingWatchDispatcher(new DeletePreconditionDispatcher(new MixedDispatcher(responses))), running), false);
+              new KubernetesMockServer(new Context(), web, responses, new UnrecordedDispatcher(web, new ExecDispatcher(
+                  new NonBlockingWatchDispatcher(new DeletePreconditionDispatcher(new MixedDispatcher(responses))), running)), false);
           server.init(InetAddress.getByName(options.getHost()), options.getApiPort());
           String url = "http://" + options.getHost() + ":" + server.getPort();
           Config config = new ConfigBuilder().withMasterUrl(url).withNamespace("default").withRequestTimeout(30_000).build();

@@ -15,7 +15,10 @@ record GatewayProcess(Process process, String base) implements AutoCloseable {
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
-    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g"));
+    // A fixed set of JIT compiler threads: one that HotSpot stops would take its CPU time out of
+    // the JIT share the claims bench reads from /proc (ProcessCpu).
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g",
+        "-XX:-UseDynamicNumberOfCompilerThreads"));
     // JVM options for the gateway alone (a profiler, say), as bench/proxy.sh takes them.
     String opts = System.getenv().getOrDefault("GATEWAY_JAVA_OPTS", "").trim();
     if (!opts.isEmpty()) {

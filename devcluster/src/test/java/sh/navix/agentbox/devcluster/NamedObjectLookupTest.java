@@ -23,10 +23,18 @@ class NamedObjectLookupTest extends DevClusterTestBase {
   @Test
   void anObjectWhoseLabelsChangedIsStillFoundByNameAndOnlyUnderItsNewLabels() {
     var pods = client.pods().inNamespace("default");
-    Pod created = pods.resource(pod("relabelled", "default", Map.of("phase", "idle"))).create();
+    pods.resource(pod("relabelled", "default", Map.of("phase", "idle"))).create();
 
-    created.getMetadata().setLabels(Map.of("phase", "starting"));
-    Pod updated = pods.resource(created).update();
+    // The simulated node writes the new pod's status meanwhile: read, change, write until no race.
+    Pod updated = await("relabelled to starting", java.time.Duration.ofSeconds(10), () -> {
+      Pod current = pods.withName("relabelled").get();
+      current.getMetadata().setLabels(Map.of("phase", "starting"));
+      try {
+        return pods.resource(current).update();
+      } catch (KubernetesClientException e) {
+        return e.getCode() == 409 ? null : org.assertj.core.api.Assertions.fail("unexpected", e);
+      }
+    });
     assertThat(pods.withName("relabelled").get().getMetadata().getLabels()).containsEntry("phase", "starting");
 
     Pod patched = pods.withName("relabelled").patch(PatchContext.of(PatchType.JSON_MERGE),

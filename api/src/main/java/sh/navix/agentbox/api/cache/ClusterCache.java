@@ -78,8 +78,9 @@ public interface ClusterCache {
 
   /**
    * The same pods one at a time, starting at a random one, without copying them all: for picking
-   * one of many (a claim takes one idle pod of thousands). A pod that changes phase meanwhile is
-   * skipped; one that arrives meanwhile may be missed (its pod event follows).
+   * one of many (a claim takes one idle pod of thousands). While pods change phase a pod may be
+   * missed or seen twice, and one no longer in the phase is skipped; each such change is followed
+   * by its pod event.
    */
   Iterable<Pod> podsFromRandomStart(String namespace, String poolName, SandboxPhase phase);
 

@@ -65,17 +65,17 @@ final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
     readLock.lock();
     try {
       List<AttributeSet> keys = store.candidates(query);
-      if (keys == null) {
-        return super.handleGet(path);
+      if (keys != null) {
+        Map.Entry<AttributeSet, String> found = firstMatch(keys, query);
+        // As fabric8 answers a GET of one object: the object, or a bare 404.
+        return found == null
+            ? new MockResponse().setResponseCode(HttpURLConnection.HTTP_NOT_FOUND)
+            : new MockResponse().setResponseCode(HttpURLConnection.HTTP_OK).setBody(found.getValue());
       }
-      Map.Entry<AttributeSet, String> found = firstMatch(keys, query);
-      // As fabric8 answers a GET of one object: the object, or a bare 404.
-      return found == null
-          ? new MockResponse().setResponseCode(HttpURLConnection.HTTP_NOT_FOUND)
-          : new MockResponse().setResponseCode(HttpURLConnection.HTTP_OK).setBody(found.getValue());
     } finally {
       readLock.unlock();
     }
+    return super.handleGet(path); // the query names no single object the index can tell
   }
 
   private Map.Entry<AttributeSet, String> firstMatch(List<AttributeSet> keys, AttributeSet query) {

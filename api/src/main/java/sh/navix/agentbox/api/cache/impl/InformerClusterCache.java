@@ -69,7 +69,7 @@ public final class InformerClusterCache implements ClusterCache {
         Map.<String, Function<Pod, List<String>>>of(
             BY_SANDBOX_ID, p -> listOf(label(p, Labels.SANDBOX_ID)),
             BY_POOL, p -> listOf(poolKey(ns(p), label(p, Labels.SANDBOX_POOL))),
-            BY_POOL_PHASE, p -> listOf(poolPhaseKey(ns(p), label(p, Labels.SANDBOX_POOL), label(p, Labels.SANDBOX_PHASE))),
+            BY_POOL_PHASE, p -> listOf(poolPhaseKey(p)),
             BY_SANDBOX_IP, p -> label(p, Labels.SANDBOX_ID) == null || p.getStatus() == null ? List.of() : listOf(p.getStatus().getPodIP())));
     pods.addEventHandler(new PodEvents());
 
@@ -166,8 +166,9 @@ public final class InformerClusterCache implements ClusterCache {
       return List.of();
     }
     return () -> new Iterator<>() {
-      // Each position once; a pod that moved meanwhile is skipped (its event follows), one that
-      // came in may be missed (its event wakes whoever looks again).
+      // Each position once. While pods come and go a pod may be missed or seen twice (a removal
+      // moves the last key into the gap), and one that moved is skipped: each such change is a
+      // pod event, which wakes whoever looks again.
       final int n = sample.size();
       final int start = n == 0 ? 0 : ThreadLocalRandom.current().nextInt(n);
       int i;
@@ -252,8 +253,6 @@ public final class InformerClusterCache implements ClusterCache {
     return key == null ? List.of() : List.of(key);
   }
 
-  private static final KeySample EMPTY = new KeySample();
-
   private static String poolKey(String ns, String pool) {
     return pool == null ? null : ns + "/" + pool;
   }
@@ -299,8 +298,9 @@ public final class InformerClusterCache implements ClusterCache {
     private void sample(Pod oldPod, Pod pod) {
       String from = oldPod == null ? null : poolPhaseKey(oldPod);
       String to = pod == null ? null : poolPhaseKey(pod);
-      if (from != null && !from.equals(to)) {
-        samples.getOrDefault(from, EMPTY).remove(key(oldPod));
+      KeySample left = from == null || from.equals(to) ? null : samples.get(from);
+      if (left != null) {
+        left.remove(key(oldPod));
       }
       if (to != null) {
         samples.computeIfAbsent(to, k -> new KeySample()).add(key(pod));

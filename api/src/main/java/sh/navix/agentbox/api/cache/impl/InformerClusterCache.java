@@ -181,6 +181,12 @@ public final class InformerClusterCache implements ClusterCache {
           if (p != null && poolName.equals(label(p, Labels.SANDBOX_POOL)) && phase.wire().equals(label(p, Labels.SANDBOX_PHASE))) {
             return p;
           }
+          if (p == null && key != null) {
+            // Gone from the store. Its deletion event normally took it out; one whose object named
+            // another phase than the pod last had would leave it here for good. (A pod created
+            // again under the same name is put back by its next event, at the latest the resync.)
+            sample.remove(key);
+          }
         }
         return null;
       }

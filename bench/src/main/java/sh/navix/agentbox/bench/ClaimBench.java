@@ -80,11 +80,10 @@ final class ClaimBench {
       List<String> cycleRows = new ArrayList<>();
       for (int c : new int[] {1, 16}) {
         awaitIdle(admin, poolSize);
-        ProcessCpu before = ProcessCpu.of(gateway.process().pid());
-        Cycles r = cycles(base, perLevel, c, "bench/sandbox:2");
-        double jit = ProcessCpu.of(gateway.process().pid()).since(before).jitPercent();
+        var m = ProcessCpu.during(gateway.process().pid(), () -> cycles(base, perLevel, c, "bench/sandbox:2"));
+        Cycles r = m.result();
         cycleRows.add(String.format(Locale.ROOT, "| %d | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %d | %.0f %% |",
-            c, perLevel, r.create.pct(50), r.create.pct(99), r.delete.pct(50), r.delete.pct(99), r.perSecond, r.failed, jit));
+            c, perLevel, r.create.pct(50), r.create.pct(99), r.delete.pct(50), r.delete.pct(99), r.perSecond, r.failed, m.jitPercent()));
         ReconcileBench.log("%s", cycleRows.get(cycleRows.size() - 1));
       }
       awaitIdle(admin, poolSize);
@@ -92,13 +91,7 @@ final class ClaimBench {
       List<String> rows = new ArrayList<>();
       for (String image : List.of("bench/sandbox:2", "bench/idle:1", "bench/slow-pull:1")) {
         for (int c : levels) {
-          double lost = conflicts(base);
-          ProcessCpu before = ProcessCpu.of(gateway.process().pid());
-          Result r = run(base, perLevel / 2, c, image);
-          double jit = ProcessCpu.of(gateway.process().pid()).since(before).jitPercent();
-          rows.add(String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %s | %.0f | %d | %.0f %% |",
-              image.equals("bench/idle:1") ? "none (idle image)" : "swap to " + image, c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond,
-              ofPeer(r, c, peer, single), conflicts(base) - lost, r.failed, jit));
+          rows.add(claimRow(image.equals("bench/idle:1") ? "none (idle image)" : "swap to " + image, base, gateway, perLevel / 2, c, image, peer, single));
           ReconcileBench.log("%s", rows.get(rows.size() - 1));
         }
       }
@@ -111,12 +104,7 @@ final class ClaimBench {
       ReconcileBench.await("gateway stands by", Duration.ofSeconds(60), () -> ReconcileBench.metric(base, "agentbox_leader") == 0.0);
       run(base, warmup, 8, "bench/idle:1");
       for (int c : levels) {
-        double lost = conflicts(base);
-        ProcessCpu before = ProcessCpu.of(gateway.process().pid());
-        Result r = run(base, perLevel / 2, c, "bench/idle:1");
-        double jit = ProcessCpu.of(gateway.process().pid()).since(before).jitPercent();
-        rows.add(String.format(Locale.ROOT, "| none, replica not leading (the claim write alone) | %d | %d | %.1f | %.1f | %.1f | %.0f | %s | %.0f | %d | %.0f %% |",
-            c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, ofPeer(r, c, peer, single), conflicts(base) - lost, r.failed, jit));
+        rows.add(claimRow("none, replica not leading (the claim write alone)", base, gateway, perLevel / 2, c, "bench/idle:1", peer, single));
         ReconcileBench.log("%s", rows.get(rows.size() - 1));
       }
       System.out.println();
@@ -161,16 +149,28 @@ final class ClaimBench {
   static void warmUp(String base, long gatewayPid, int minCycles, int maxCycles) throws Exception {
     int done = 0;
     for (int round = minCycles; ; round = WARMUP_ROUND) {
-      ProcessCpu before = ProcessCpu.of(gatewayPid);
-      Cycles warm = cycles(base, round, 8, "bench/sandbox:2");
+      int n = round;
+      var m = ProcessCpu.during(gatewayPid, () -> cycles(base, n, 8, "bench/sandbox:2"));
+      Cycles warm = m.result();
+      double jit = m.jitPercent();
       done += round;
-      double jit = ProcessCpu.of(gatewayPid).since(before).jitPercent();
       ReconcileBench.log("warm-up: %d create+DELETE cycles at concurrency 8 (%d in all), %.0f/s, %d failed, gateway CPU in its JIT %.0f %%",
           round, done, warm.perSecond, warm.failed, jit);
       if (!(jit >= WARM_JIT_PERCENT) || done + WARMUP_ROUND > maxCycles) {
         return;
       }
     }
+  }
+
+  /** One measured row of claims: {@code n} creates at concurrency {@code c}, with the CAS races lost and the gateway's JIT share meanwhile. */
+  static String claimRow(String label, String base, GatewayProcess gateway, int n, int c, String image, Map<Integer, double[]> peer,
+      Result single) throws Exception {
+    double lost = conflicts(base);
+    var m = ProcessCpu.during(gateway.process().pid(), () -> run(base, n, c, image));
+    Result r = m.result();
+    return String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %s | %.0f | %d | %.0f %% |",
+        label, c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, ofPeer(r, c, peer, single), conflicts(base) - lost, r.failed,
+        m.jitPercent());
   }
 
   record Result(int ok, int failed, double[] millis, double perSecond) {

@@ -50,6 +50,15 @@ record ProcessCpu(long totalNanos, long jitNanos) {
     return Long.parseLong(f[11]) + Long.parseLong(f[12]);
   }
 
+  /** What {@code work} returned, and the JIT's share of process {@code pid}'s CPU while it ran. */
+  static <T> WithJit<T> during(long pid, java.util.concurrent.Callable<T> work) throws Exception {
+    ProcessCpu before = of(pid);
+    T result = work.call();
+    return new WithJit<>(result, of(pid).since(before).jitPercent());
+  }
+
+  record WithJit<T>(T result, double jitPercent) {}
+
   /** What was used between {@code earlier} and this. */
   ProcessCpu since(ProcessCpu earlier) {
     return new ProcessCpu(totalNanos - earlier.totalNanos, jitNanos - earlier.jitNanos);

@@ -94,12 +94,15 @@ final class NameIndexedStore implements Map<AttributeSet, String> {
   }
 
   private void index(AttributeSet key) {
-    if (key.containsKey(NAME) && plainName(key) == null) {
-      unindexable.add(key);
-    } else if (key.containsKey(NAME)) {
-      byName.computeIfAbsent(plainName(key), n -> new ArrayList<>(1)).add(key);
+    if (!key.containsKey(NAME)) {
+      return; // a key without a name never matches a query that names one: it needs no entry
     }
-    // A key without a name never matches a query that names one: it needs no entry.
+    String name = plainName(key);
+    if (name == null) {
+      unindexable.add(key);
+    } else {
+      byName.computeIfAbsent(name, n -> new ArrayList<>(1)).add(key);
+    }
   }
 
   private void unindex(AttributeSet key) {

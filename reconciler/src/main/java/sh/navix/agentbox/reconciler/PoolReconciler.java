@@ -23,6 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sh.navix.agentbox.api.Json;
 import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.cache.PoolPodCounts;
 import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.crd.SandboxPool;
@@ -120,28 +121,28 @@ public final class PoolReconciler extends VerticleBase {
     String ns = key.substring(0, slash);
     String name = key.substring(slash + 1);
     Optional<SandboxPool> cached = lifecycle.cache().pool(ns, name);
-    List<Pod> pods = lifecycle.cache().pods(ns, name);
     if (cached.isEmpty() || Pods.deleting(cached.get())) {
       watchlist.remove(key);
       expected.remove(key);
       createFailures.remove(key);
       statusDue.remove(key);
       statusWritten.remove(key);
-      Future<?> removal = deleteAll(key, pods);
-      return cached.isEmpty() ? removal : removal.compose(v -> writeStatus(cached.get(), pods));
+      Future<?> removal = deleteAll(key, lifecycle.cache().pods(ns, name));
+      return cached.isEmpty() ? removal : removal.compose(v -> writeStatus(cached.get(), lifecycle.cache().podCounts(ns, name)));
     }
     SandboxPool pool = cached.get();
     if (!hasTemplate(pool)) {
       return resolveTemplate(pool);
     }
     Instant now = lifecycle.clock().instant();
+    // A pass reads the pool's counts, kept from pod events, and goes over its pods only when some
+    // are to be removed or unmarked: with thousands of pods, claims and releases cost a pass
+    // nothing in proportion to the pool. Names created leave `pending` on their first pod event,
+    // which comes after the counts include it: a new pod may count twice for a moment, never not at all.
     Set<String> pending = expected.computeIfAbsent(key, k -> new HashSet<>());
-    pods.forEach(p -> pending.remove(Pods.name(p)));
-
-    List<Pod> active = pods.stream().filter(p -> !Pods.deleting(p) && Pods.phase(p)
-        .filter(ph -> ph != SandboxPhase.FAILED).isPresent()).toList();
+    PoolPodCounts counts = lifecycle.cache().podCounts(ns, name);
     int replicas = pool.getSpec().getReplicas();
-    int count = active.size() + pending.size();
+    int count = counts.present() + pending.size();
     CreateFailures refused = createFailures.get(key);
     if (refused != null && (count >= replicas || !Objects.equals(refused.generation, pool.getMetadata().getGeneration()))) {
       // No pod missing (a create that timed out went through after all, or the pool was scaled
@@ -152,7 +153,7 @@ public final class PoolReconciler extends VerticleBase {
     boolean backingOff = refused != null && System.nanoTime() < refused.retryAt;
     List<Future<?>> creates = new ArrayList<>();
     // Scaling up: say so before creating, so the pool reads ScalingUp however fast pods appear.
-    Future<?> announced = count < replicas && pending.isEmpty() && !backingOff ? writeStatus(pool, pods) : Future.succeededFuture();
+    Future<?> announced = count < replicas && pending.isEmpty() && !backingOff ? writeStatus(pool, counts) : Future.succeededFuture();
     int probe = refused == null ? options.createBurst : 1; // after a refusal, one pod tries whether creates pass again
     return announced.eventually(() -> {
       List<Future<?>> work = new ArrayList<>();
@@ -163,9 +164,10 @@ public final class PoolReconciler extends VerticleBase {
         }
         work.addAll(creates);
       }
-      work.addAll(scaleDown(pool, active, count - replicas, now));
-      boolean waiting = !pending.isEmpty() || active.stream().anyMatch(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) != null);
-      if (waiting) {
+      if (count > replicas || counts.scaleDownProtected() > 0) {
+        work.addAll(scaleDown(pool, lifecycle.cache().pods(ns, name), count - replicas, now));
+      }
+      if (!pending.isEmpty() || counts.scaleDownProtected() > 0) {
         watchlist.add(key);
       } else {
         watchlist.remove(key);
@@ -176,7 +178,7 @@ public final class PoolReconciler extends VerticleBase {
       if (createFailures.containsKey(key)) {
         watchlist.add(key); // the tick tries again once the back-off is over
       }
-      return writeStatus(lifecycle.cache().pool(ns, name).orElse(pool), lifecycle.cache().pods(ns, name));
+      return writeStatus(lifecycle.cache().pool(ns, name).orElse(pool), lifecycle.cache().podCounts(ns, name));
     });
   }
 
@@ -241,11 +243,8 @@ public final class PoolReconciler extends VerticleBase {
    * claim inside the window keeps it), then deleted once the window has passed. Marks that are no
    * longer needed are cleared.
    */
-  private List<Future<?>> scaleDown(SandboxPool pool, List<Pod> active, int excess, Instant now) {
-    if (excess <= 0 && active.stream().noneMatch(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) != null)) {
-      return List.of(); // nothing to remove and no mark to clear: skip sorting the pool's pods
-    }
-    List<Pod> idle = active.stream().filter(p -> Pods.inPhase(p, SandboxPhase.IDLE))
+  private List<Future<?>> scaleDown(SandboxPool pool, List<Pod> pods, int excess, Instant now) {
+    List<Pod> idle = pods.stream().filter(p -> !Pods.deleting(p) && Pods.inPhase(p, SandboxPhase.IDLE))
         .sorted(Comparator.<Pod, Boolean>comparing(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) == null)
             .thenComparing(p -> p.getMetadata().getCreationTimestamp() == null ? "" : p.getMetadata().getCreationTimestamp())
             .thenComparing(Pods::name))
@@ -294,7 +293,7 @@ public final class PoolReconciler extends VerticleBase {
     Optional<SandboxTemplate> template = templateName == null ? Optional.empty() : lifecycle.cache().template(templateName);
     if (template.isEmpty() || template.get().getSpec() == null || template.get().getSpec().getTemplate() == null) {
       LOG.warn("pool {} has no pod template and its templateName {} does not resolve", PodWriter.key(pool), templateName);
-      return writeStatus(pool, List.of());
+      return writeStatus(pool, PoolPodCounts.NONE);
     }
     SandboxPool copy = Serialization.clone(pool);
     var spec = copy.getSpec();
@@ -316,10 +315,10 @@ public final class PoolReconciler extends VerticleBase {
         .onSuccess(p -> LOG.info("pool {}: copied template {} {}", PodWriter.key(pool), templateName, ts.getVersion() == null ? "" : ts.getVersion()));
   }
 
-  private Future<?> writeStatus(SandboxPool pool, List<Pod> pods) {
+  private Future<?> writeStatus(SandboxPool pool, PoolPodCounts counts) {
     String key = PodWriter.key(pool);
     CreateFailures refused = createFailures.get(key);
-    SandboxPoolStatus status = PoolStatuses.compute(pool, pods, lifecycle.clock().instant(), refused == null ? null : refused.message);
+    SandboxPoolStatus status = PoolStatuses.compute(pool, counts, lifecycle.clock().instant(), refused == null ? null : refused.message);
     if (pool.getStatus() != null && Json.mapper().valueToTree(pool.getStatus()).equals(Json.mapper().valueToTree(status))) {
       statusDue.remove(key);
       return Future.succeededFuture();

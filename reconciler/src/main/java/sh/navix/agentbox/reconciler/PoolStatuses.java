@@ -3,13 +3,13 @@ package sh.navix.agentbox.reconciler;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
-import io.fabric8.kubernetes.api.model.Pod;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import sh.navix.agentbox.api.cache.PoolPodCounts;
 import sh.navix.agentbox.api.crd.Labels;
 import sh.navix.agentbox.api.crd.PoolConditions;
 import sh.navix.agentbox.api.crd.SandboxPhase;
@@ -19,41 +19,20 @@ import sh.navix.agentbox.api.crd.SandboxPoolStatus;
 import sh.navix.agentbox.api.lifecycle.PodTransitions;
 import sh.navix.agentbox.api.lifecycle.Pods;
 
-/** A pool's status from its pods: a pure function, so it can be compared before it is written. */
+/** A pool's status from its pod counts: a pure function, so it can be compared before it is written. */
 public final class PoolStatuses {
   private PoolStatuses() {}
 
-  /** The status {@code pool} should have given its {@code pods}; conditions keep their transition time while unchanged. */
-  public static SandboxPoolStatus compute(SandboxPool pool, List<Pod> pods, Instant now) {
-    return compute(pool, pods, now, null);
-  }
-
-  /** The same, with {@code createRefusal} (the API server's reason, or null) told in the Scaling condition. */
-  public static SandboxPoolStatus compute(SandboxPool pool, List<Pod> pods, Instant now, String createRefusal) {
+  /**
+   * The status {@code pool} should have given its pod counts (pods being deleted do not count);
+   * conditions keep their transition time while unchanged, and {@code createRefusal} (the API
+   * server's reason, or null) is told in the Scaling condition.
+   */
+  public static SandboxPoolStatus compute(SandboxPool pool, PoolPodCounts counts, Instant now, String createRefusal) {
     String name = pool.getMetadata().getName();
-    int idle = 0, unavailableIdle = 0, starting = 0, running = 0, stopping = 0, failed = 0;
-    for (Pod p : pods) {
-      if (Pods.deleting(p)) {
-        continue;
-      }
-      SandboxPhase ph = Pods.phase(p).orElse(null);
-      if (ph == null) {
-        continue;
-      }
-      switch (ph) {
-        case IDLE -> {
-          idle++;
-          if (!Pods.ready(p)) {
-            unavailableIdle++;
-          }
-        }
-        case STARTING -> starting++;
-        case RUNNING -> running++;
-        case STOPPING -> stopping++;
-        case FAILED -> failed++;
-      }
-    }
-    int current = idle + starting + running + stopping;
+    int idle = counts.idle(), unavailableIdle = counts.unavailableIdle(), starting = counts.starting();
+    int running = counts.running(), stopping = counts.stopping(), failed = counts.failed();
+    int current = counts.present();
     int replicas = pool.getSpec() == null ? 0 : pool.getSpec().getReplicas();
     SandboxPoolStatus old = pool.getStatus();
 

@@ -30,6 +30,7 @@ import sh.navix.agentbox.api.GoDuration;
 import sh.navix.agentbox.api.Json;
 import sh.navix.agentbox.api.bus.Bus;
 import sh.navix.agentbox.api.cache.ClusterCache;
+import sh.navix.agentbox.api.cache.PoolPodCounts;
 import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.crd.SandboxPool;
@@ -236,11 +237,8 @@ public final class ClaimScheduler extends VerticleBase {
       return; // a claim write in flight finishes first; it is never abandoned half-way
     }
     q.waiting.remove(w);
-    int idle = cache.pods(q.namespace, q.pool, SandboxPhase.IDLE).size();
-    int running = cache.pods(q.namespace, q.pool, SandboxPhase.RUNNING).size();
-    int starting = cache.pods(q.namespace, q.pool, SandboxPhase.STARTING).size();
-    int stopping = cache.pods(q.namespace, q.pool, SandboxPhase.STOPPING).size();
-    int failed = cache.pods(q.namespace, q.pool, SandboxPhase.FAILED).size();
+    PoolPodCounts counts = cache.podCounts(q.namespace, q.pool);
+    int idle = counts.idle(), running = counts.running(), starting = counts.starting(), stopping = counts.stopping(), failed = counts.failed();
     int retryAfter = stopping > 0 ? 2 : 5;
     String hint = stopping > 0
         ? stopping + " sandboxes are being recycled; retry shortly"
@@ -496,10 +494,10 @@ public final class ClaimScheduler extends VerticleBase {
   private AvailablePoolsDetail availablePools() {
     List<AvailablePoolSummary> pools = cache.pools().stream()
         .filter(p -> !Pods.deleting(p))
-        .map(p -> new AvailablePoolSummary(p.getMetadata().getName(), p.getMetadata().getNamespace(),
-            cache.pods(p.getMetadata().getNamespace(), p.getMetadata().getName(), SandboxPhase.IDLE).size(),
-            cache.pods(p.getMetadata().getNamespace(), p.getMetadata().getName(), SandboxPhase.RUNNING).size(),
-            cache.pods(p.getMetadata().getNamespace(), p.getMetadata().getName(), SandboxPhase.STARTING).size()))
+        .map(p -> {
+          PoolPodCounts counts = cache.podCounts(p.getMetadata().getNamespace(), p.getMetadata().getName());
+          return new AvailablePoolSummary(p.getMetadata().getName(), p.getMetadata().getNamespace(), counts.idle(), counts.running(), counts.starting());
+        })
         .sorted(Comparator.comparing(AvailablePoolSummary::namespace).thenComparing(AvailablePoolSummary::name))
         .toList();
     return new AvailablePoolsDetail(pools, pools.isEmpty() ? "no pools exist yet" : "use one of these poolName values");

@@ -84,6 +84,13 @@ public interface ClusterCache {
    */
   Iterable<Pod> podsFromRandomStart(String namespace, String poolName, SandboxPhase phase);
 
+  /**
+   * How many pods of a pool are in each phase, kept from pod events: constant time, whatever the
+   * pool's size. May trail {@link #pods(String, String)} by the events not yet handled; never by
+   * more than the pod events still to come.
+   */
+  PoolPodCounts podCounts(String namespace, String poolName);
+
   /** All pods of a pool, whatever their phase. */
   List<Pod> pods(String namespace, String poolName);
 

@@ -29,6 +29,7 @@ import java.util.stream.Collectors;
 import sh.navix.agentbox.api.Json;
 import sh.navix.agentbox.api.bus.Bus;
 import sh.navix.agentbox.api.cache.ClusterCache;
+import sh.navix.agentbox.api.cache.PoolPodCounts;
 import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.crd.SandboxPool;
@@ -547,10 +548,8 @@ public final class SandboxApi {
     v.put("spec", p.getSpec());
     v.put("status", p.getStatus());
     // Live counts from the cache: fresher than the status subresource, which is throttled.
-    v.put("live", new PoolStatusDetail(
-        cache.pods(ns, name, SandboxPhase.IDLE).size(), cache.pods(ns, name, SandboxPhase.RUNNING).size(),
-        cache.pods(ns, name, SandboxPhase.STARTING).size(), cache.pods(ns, name, SandboxPhase.STOPPING).size(),
-        cache.pods(ns, name, SandboxPhase.FAILED).size(), null, null));
+    PoolPodCounts live = cache.podCounts(ns, name);
+    v.put("live", new PoolStatusDetail(live.idle(), live.running(), live.starting(), live.stopping(), live.failed(), null, null));
     v.values().removeIf(java.util.Objects::isNull);
     return v;
   }

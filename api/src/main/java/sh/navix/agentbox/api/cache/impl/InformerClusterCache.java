@@ -20,6 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sh.navix.agentbox.api.bus.Bus;
 import sh.navix.agentbox.api.cache.ClusterCache;
+import sh.navix.agentbox.api.cache.PoolPodCounts;
 import sh.navix.agentbox.api.crd.Labels;
 import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.crd.SandboxPool;
@@ -46,6 +47,8 @@ public final class InformerClusterCache implements ClusterCache {
   private volatile SharedIndexInformer<Pod> pods;
   /** Pod keys by pool and phase, kept from pod events: for picking one of many without copying them all. */
   private final Map<String, KeySample> samples = new ConcurrentHashMap<>();
+  /** Pod counts by pool (namespace/name), kept from pod events: a pool's counts without going over its pods. */
+  private final Map<String, PoolTally> tallies = new ConcurrentHashMap<>();
   private volatile SharedIndexInformer<SandboxPool> poolInformer;
   private volatile SharedIndexInformer<SandboxTemplate> templateInformer;
 
@@ -214,6 +217,12 @@ public final class InformerClusterCache implements ClusterCache {
   }
 
   @Override
+  public PoolPodCounts podCounts(String namespace, String poolName) {
+    PoolTally tally = tallies.get(poolKey(namespace, poolName));
+    return tally == null ? PoolPodCounts.NONE : tally.counts();
+  }
+
+  @Override
   public Optional<SandboxPool> pool(String namespace, String name) {
     return poolInformer == null ? Optional.empty() : Optional.ofNullable(poolInformer.getStore().getByKey(namespace + "/" + name));
   }
@@ -276,9 +285,9 @@ public final class InformerClusterCache implements ClusterCache {
   }
 
   /**
-   * Keeps the pool-and-phase samples and publishes pod changes on the bus; runs on the informer
-   * thread, and the bus is thread-safe. The sample changes before the event goes out, so whoever
-   * the event wakes finds the pod where it now is.
+   * Keeps the pool-and-phase samples and the pool counts, and publishes pod changes on the bus;
+   * runs on the informer thread, and the bus is thread-safe. Samples and counts change before the
+   * event goes out, so whoever the event wakes finds the pod where it now is.
    */
   private final class PodEvents implements ResourceEventHandler<Pod> {
     @Override
@@ -302,6 +311,7 @@ public final class InformerClusterCache implements ClusterCache {
     }
 
     private void sample(Pod oldPod, Pod pod) {
+      tally(oldPod, pod);
       String from = oldPod == null ? null : poolPhaseKey(oldPod);
       String to = pod == null ? null : poolPhaseKey(pod);
       KeySample left = from == null || from.equals(to) ? null : samples.get(from);
@@ -310,6 +320,18 @@ public final class InformerClusterCache implements ClusterCache {
       }
       if (to != null) {
         samples.computeIfAbsent(to, k -> new KeySample()).add(key(pod));
+      }
+    }
+
+    private void tally(Pod oldPod, Pod pod) {
+      String from = oldPod == null ? null : poolKey(ns(oldPod), label(oldPod, Labels.SANDBOX_POOL));
+      String to = pod == null ? null : poolKey(ns(pod), label(pod, Labels.SANDBOX_POOL));
+      PoolTally left = from == null || from.equals(to) ? null : tallies.get(from);
+      if (left != null) {
+        left.remove(key(oldPod));
+      }
+      if (to != null) {
+        tallies.computeIfAbsent(to, k -> new PoolTally()).put(key(pod), PoolPodCounts.slots(pod));
       }
     }
 

@@ -139,23 +139,31 @@ final class ClaimBench {
   static final double WARM_JIT_PERCENT = 10;
   static final int WARMUP_ROUND = 1000;
 
+  /** What the warm-up's lifecycles claim with, in turn: each kind of claim that is measured later. */
+  static final List<String> WARMUP_IMAGES = List.of("bench/sandbox:2", "bench/idle:1", "bench/slow-pull:1");
+  /** Concurrency of the warm-up's rounds, in turn: the measured rows run at up to 64. */
+  static final int[] WARMUP_CONCURRENCY = {8, 64};
+
   /**
-   * Whole lifecycles at concurrency 8 (create with an image swap, DELETE at once, the pod recycled
-   * by the leader), at least {@code minCycles}, then in rounds of {@value #WARMUP_ROUND} until the
+   * Whole lifecycles (create, DELETE at once, the pod recycled by the leader), each kind of claim
+   * in turn, at least {@code minCycles}, then in rounds of {@value #WARMUP_ROUND} until the
    * gateway's JIT compiler used under {@value #WARM_JIT_PERCENT} % of its CPU over a round, or
-   * {@code maxCycles} in all. On two cores a gateway still compiling spends a third or more of its
-   * CPU on it (seen after 3,000 cycles), which is not what a gateway that has run for a while does.
+   * {@code maxCycles} in all; rounds alternate between concurrency 8 and 64. On two cores a gateway
+   * still compiling spends a third or more of its CPU on it (seen after 3,000 cycles), which is not
+   * what a gateway that has run for a while does; and warmed with one kind of claim only, rows of
+   * the others set it compiling again (11-32 % of its CPU at 64 on 2026-12-06).
    */
   static void warmUp(String base, long gatewayPid, int minCycles, int maxCycles) throws Exception {
     int done = 0;
-    for (int round = minCycles; ; round = WARMUP_ROUND) {
+    for (int round = minCycles, k = 0; ; round = WARMUP_ROUND, k++) {
       int n = round;
-      var m = ProcessCpu.during(gatewayPid, () -> cycles(base, n, 8, "bench/sandbox:2"));
+      int c = WARMUP_CONCURRENCY[k % WARMUP_CONCURRENCY.length];
+      var m = ProcessCpu.during(gatewayPid, () -> cycles(base, n, c, WARMUP_IMAGES));
       Cycles warm = m.result();
       double jit = m.jitPercent();
       done += round;
-      ReconcileBench.log("warm-up: %d create+DELETE cycles at concurrency 8 (%d in all), %.0f/s, %d failed, gateway CPU in its JIT %.0f %%",
-          round, done, warm.perSecond, warm.failed, jit);
+      ReconcileBench.log("warm-up: %d create+DELETE cycles at concurrency %d (%d in all), %.0f/s, %d failed, gateway CPU in its JIT %.0f %%",
+          round, c, done, warm.perSecond, warm.failed, jit);
       if (!(jit >= WARM_JIT_PERCENT) || done + WARMUP_ROUND > maxCycles) {
         return;
       }
@@ -262,13 +270,19 @@ final class ClaimBench {
    * the create is answered (the pod is recycled by the leader meanwhile).
    */
   static Cycles cycles(String base, int n, int c, String image) throws Exception {
-    String body = "{\"poolName\":\"bench\",\"image\":\"" + image + "\",\"waitForRunning\":false,\"waitTimeoutSeconds\":10}";
+    return cycles(base, n, c, List.of(image));
+  }
+
+  /** The same, cycle {@code i} claiming with {@code images[i % size]}. */
+  static Cycles cycles(String base, int n, int c, List<String> images) throws Exception {
+    List<String> bodies = images.stream()
+        .map(image -> "{\"poolName\":\"bench\",\"image\":\"" + image + "\",\"waitForRunning\":false,\"waitTimeoutSeconds\":10}").toList();
     AtomicInteger failed = new AtomicInteger();
     double[] create = new double[n];
     double[] delete = new double[n];
     double seconds = closedLoop(n, c, i -> {
       long s = System.nanoTime();
-      HttpResponse<String> r = create(base, body);
+      HttpResponse<String> r = create(base, bodies.get(i % bodies.size()));
       create[i] = (System.nanoTime() - s) / 1e6;
       if (r.statusCode() != 201) {
         failed.incrementAndGet();

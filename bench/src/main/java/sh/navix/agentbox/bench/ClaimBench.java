@@ -43,7 +43,7 @@ final class ClaimBench {
     int perLevel = Integer.parseInt(a.getOrDefault("--claims", "400"));
     Path jar = Path.of(a.getOrDefault("--gateway-jar", "gateway/target/agentbox-gateway.jar"));
     int[] levels = {1, 16, 64};
-    int warmup = 100;
+    int warmup = 300; // claims before each series of rows, unmeasured (the claim write alone has a code path of its own)
     // A gateway in production has served many sandboxes: warm its JIT with whole lifecycles
     // (create, DELETE, pod recycled) before anything is measured.
     int warmupCycles = Integer.parseInt(a.getOrDefault("--warmup-cycles", "3000"));
@@ -102,7 +102,10 @@ final class ClaimBench {
       // request of the peer.
       sh.navix.agentbox.devcluster.Leases.takeOver(admin, "default", "agentbox-gateway-leader", "bench-elsewhere", Duration.ofHours(1));
       ReconcileBench.await("gateway stands by", Duration.ofSeconds(60), () -> ReconcileBench.metric(base, "agentbox_leader") == 0.0);
-      run(base, warmup, 8, "bench/idle:1");
+      run(base, warmup, 64, "bench/idle:1");
+      for (int i = 0; i < WARMUP_SCRAPES; i++) {
+        conflicts(base);
+      }
       for (int c : levels) {
         rows.add(claimRow("none, replica not leading (the claim write alone)", base, gateway, perLevel / 2, c, "bench/idle:1", peer, single));
         ReconcileBench.log("%s", rows.get(rows.size() - 1));
@@ -138,6 +141,8 @@ final class ClaimBench {
   /** JIT share of the gateway's CPU over a warm-up round, below which the gateway counts as warm. */
   static final double WARM_JIT_PERCENT = 10;
   static final int WARMUP_ROUND = 1000;
+  /** /metrics scrapes per warm-up round. */
+  static final int WARMUP_SCRAPES = 200;
 
   /** What the warm-up's lifecycles claim with, in turn: each kind of claim that is measured later. */
   static final List<String> WARMUP_IMAGES = List.of("bench/sandbox:2", "bench/idle:1", "bench/slow-pull:1");
@@ -158,7 +163,15 @@ final class ClaimBench {
     for (int round = minCycles, k = 0; ; round = WARMUP_ROUND, k++) {
       int n = round;
       int c = WARMUP_CONCURRENCY[k % WARMUP_CONCURRENCY.length];
-      var m = ProcessCpu.during(gatewayPid, () -> cycles(base, n, c, WARMUP_IMAGES));
+      var m = ProcessCpu.during(gatewayPid, () -> {
+        Cycles r = cycles(base, n, c, WARMUP_IMAGES);
+        // Each measured row reads the claim conflicts from /metrics just before it starts: a
+        // cold exposition path left the JIT compiling it into the row (seen with -XX:+PrintCompilation).
+        for (int i = 0; i < WARMUP_SCRAPES; i++) {
+          conflicts(base);
+        }
+        return r;
+      });
       Cycles warm = m.result();
       double jit = m.jitPercent();
       done += round;

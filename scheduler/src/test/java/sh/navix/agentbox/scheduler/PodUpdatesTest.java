@@ -132,4 +132,27 @@ class PodUpdatesTest {
       assertThat(KubeErrors.conflict(e) || KubeErrors.gone(e)).as("neither a lost race nor a missing pod: %s", e).isFalse();
     }
   }
+
+  /**
+   * Taking the last finalizer off a pod being deleted lets the API server remove it: the update
+   * succeeded, whether or not the answer still holds the object. (It used to fail without a
+   * cause, so the reconciler logged a bare NoStackTraceThrowable for every pod it removed and did
+   * not count the removal.)
+   */
+  @Test
+  void takingTheLastFinalizerOffAPodBeingDeletedSucceeds() throws Exception {
+    Pod pod = create("updates-finalized");
+    Pod held = client.pods().inNamespace("default").resource(new PodBuilder(pod).editMetadata().addToFinalizers("example.com/hold")
+        .endMetadata().build()).update();
+    client.pods().inNamespace("default").withName("updates-finalized").delete();
+    Pod deleting = client.pods().inNamespace("default").withName("updates-finalized").get();
+    assertThat(deleting.getMetadata().getDeletionTimestamp()).as("held by the finalizer").isNotNull();
+    assertThat(held.getMetadata().getFinalizers()).containsExactly("example.com/hold");
+
+    Object[] r = update(new PodBuilder(deleting).editMetadata().withFinalizers().endMetadata().build());
+    assertThat(r[0]).as("the update's outcome").isInstanceOf(Pod.class);
+    assertThat(((Pod) r[0]).getMetadata().getName()).isEqualTo("updates-finalized");
+    assertThat(r[1]).as("answered on the caller's context").isEqualTo(true);
+    assertThat(client.pods().inNamespace("default").withName("updates-finalized").get()).as("gone once nothing holds it").isNull();
+  }
 }

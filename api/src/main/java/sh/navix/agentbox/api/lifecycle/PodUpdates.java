@@ -47,7 +47,7 @@ public final class PodUpdates {
         if (failure != null) {
           outcome = new KubernetesClientException("update of pod " + namespace + "/" + name + " failed: " + failure.getMessage(), failure);
         } else if (response.isSuccessful()) {
-          outcome = decode(json, response);
+          outcome = decode(json, response, pod);
         } else {
           outcome = error(json, response, namespace, name);
         }
@@ -65,9 +65,19 @@ public final class PodUpdates {
     }
   }
 
-  private static Object decode(KubernetesSerialization json, HttpResponse<String> response) {
+  /**
+   * The pod in a successful answer. An answer without one (the update took the last finalizer off
+   * a pod being deleted, and the API server removed it: the dev cluster's then answers without
+   * the object) still means the update was applied: the pod as sent stands for it.
+   */
+  private static Object decode(KubernetesSerialization json, HttpResponse<String> response, Pod sent) {
+    String body = response.body();
+    if (body == null || body.isBlank()) {
+      return sent;
+    }
     try {
-      return json.unmarshal(response.body(), Pod.class);
+      Pod p = json.unmarshal(body, Pod.class);
+      return p == null ? sent : p;
     } catch (RuntimeException e) {
       return new KubernetesClientException("unreadable pod in the API server's answer: " + e.getMessage(), e);
     }

@@ -220,7 +220,14 @@ public final class PoolReconciler extends VerticleBase {
     LOG.warn("pool {}: pod create refused ({} in a row): {}; next try in {}s", key, f.count, f.message, Math.max(1, wait.toSeconds()));
   }
 
+  /** Names tried per pod create before a taken name counts as a refusal. */
+  private static final int NAME_TRIES = 5;
+
   private Future<?> create(String key, SandboxPool pool, Set<String> pending) {
+    return create(key, pool, pending, NAME_TRIES);
+  }
+
+  private Future<Pod> create(String key, SandboxPool pool, Set<String> pending, int tries) {
     String podName = WarmPods.newPodName(pool.getMetadata().getName());
     Pod pod;
     try {
@@ -232,9 +239,17 @@ public final class PoolReconciler extends VerticleBase {
     pending.add(podName);
     return lifecycle.writer().create(pod)
         .onSuccess(p -> lifecycle.transition(null, SandboxPhase.IDLE.wire()))
-        .onFailure(e -> {
+        .recover(e -> {
           pending.remove(podName);
+          if (KubeErrors.conflict(e) && tries > 1) {
+            // AlreadyExists: the random name is taken (one chance in ~14 million per existing
+            // pod, so a pool of thousands meets it now and then), as with generateName. Another
+            // name at once; this is no refusal to back off from.
+            LOG.debug("pool {}: pod name {} is taken, trying another", key, podName);
+            return create(key, pool, pending, tries - 1);
+          }
           LOG.warn("pool {}: creating pod {} failed: {}", key, podName, e.toString());
+          return Future.failedFuture(e);
         });
   }
 

@@ -9,7 +9,7 @@ mvn -B -q -DskipTests package
 # This JVM hosts the dev cluster's API server: with G1 its young-collection pauses (80-110 ms every
 # few seconds with 12,200 pods) stalled every claim in flight, which a real API server does not do;
 # ZGC is built to keep its pauses under a millisecond. The gateway runs on Shenandoah, as README's
-# "Running in production" recommends (G1's young pauses in the gateway were 60-85 ms under this load;
+# "Running the gateway" recommends (G1's young pauses in the gateway were 38-85 ms under this load;
 # GATEWAY_JAVA_OPTS replaces the choice, e.g. GATEWAY_JAVA_OPTS=-XX:+UseG1GC).
 export GATEWAY_JAVA_OPTS="${GATEWAY_JAVA_OPTS:--XX:+UseShenandoahGC}"
 java -XX:+UseZGC -Xmx8g -jar bench/target/agentbox-bench.jar claims --claims "${1:-2000}" --warmup-cycles "${CLAIMS_WARMUP_CYCLES:-3000}" --warmup-max-cycles "${CLAIMS_WARMUP_MAX_CYCLES:-30000}" --gateway-jar gateway/target/agentbox-gateway.jar

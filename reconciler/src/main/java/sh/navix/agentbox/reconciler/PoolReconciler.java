@@ -43,7 +43,7 @@ public final class PoolReconciler extends VerticleBase {
 
   private final Lifecycle lifecycle;
   private final ReconcilerOptions options;
-  /** Pool key → names of pods created but not yet seen by the informer. */
+  /** Pool key → names of pods created whose first pod event this verticle has not handled yet. */
   private final Map<String, Set<String>> expected = new HashMap<>();
   /** Pools to look at again on the next tick (scale-down windows running, creates in flight). */
   private final Set<String> watchlist = new HashSet<>();
@@ -138,7 +138,9 @@ public final class PoolReconciler extends VerticleBase {
     // A pass reads the pool's counts, kept from pod events, and goes over its pods only when some
     // are to be removed or unmarked: with thousands of pods, claims and releases cost a pass
     // nothing in proportion to the pool. Names created leave `pending` on their first pod event,
-    // which comes after the counts include it: a new pod may count twice for a moment, never not at all.
+    // which reaches this verticle after the counts include the pod: a new pod may count twice for
+    // a moment (a pass then creates fewer, and the event brings another pass), never not at all.
+    // So only pods counted decide a scale-down: a pod counted twice must not look like one too many.
     Set<String> pending = expected.computeIfAbsent(key, k -> new HashSet<>());
     PoolPodCounts counts = lifecycle.cache().podCounts(ns, name);
     int replicas = pool.getSpec().getReplicas();
@@ -164,8 +166,9 @@ public final class PoolReconciler extends VerticleBase {
         }
         work.addAll(creates);
       }
-      if (count > replicas || counts.scaleDownProtected() > 0) {
-        work.addAll(scaleDown(pool, lifecycle.cache().pods(ns, name), count - replicas, now));
+      int excess = counts.present() - replicas;
+      if (excess > 0 || counts.scaleDownProtected() > 0) {
+        work.addAll(scaleDown(pool, lifecycle.cache().pods(ns, name), excess, now));
       }
       if (!pending.isEmpty() || counts.scaleDownProtected() > 0) {
         watchlist.add(key);
@@ -244,7 +247,9 @@ public final class PoolReconciler extends VerticleBase {
           if (KubeErrors.conflict(e) && tries > 1) {
             // AlreadyExists: the random name is taken (one chance in ~14 million per existing
             // pod, so a pool of thousands meets it now and then), as with generateName. Another
-            // name at once; this is no refusal to back off from.
+            // name at once; this is no refusal to back off from. (Should the client have resent
+            // a create that went through, its 409 is our own pod: the pool then has one pod over,
+            // which it scales down as any excess.)
             LOG.debug("pool {}: pod name {} is taken, trying another", key, podName);
             return create(key, pool, pending, tries - 1);
           }

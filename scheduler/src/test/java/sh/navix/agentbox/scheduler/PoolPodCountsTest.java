@@ -57,11 +57,12 @@ class PoolPodCountsTest {
         }
         String name = names.get(random.nextInt(names.size()));
         try {
-          switch (random.nextInt(5)) {
+          switch (random.nextInt(6)) {
             case 0 -> label(client, name, SandboxPhase.values()[random.nextInt(SandboxPhase.values().length)].wire());
             case 1 -> annotate(client, name, random.nextBoolean() ? "\"2026-12-06T00:00:00Z\"" : "null");
             case 2 -> ready(client, name, random.nextBoolean());
             case 3 -> client.pods().inNamespace(NS).withName(name).withGracePeriod(0).delete(); // held if it has the finalizer
+            case 4 -> pool(client, name, random.nextInt(4) == 0 ? null : random.nextBoolean() ? "\"pool-a\"" : "\"pool-b\""); // moved, or no pool
             default -> {
               release(client, name); // a pod held by the finalizer goes now; others carry on
             }
@@ -101,6 +102,29 @@ class PoolPodCountsTest {
     }
   }
 
+  /** What each kind of pod counts as: the same rules as the pool status has always had. */
+  @Test
+  void whatEachPodCountsAs() {
+    assertThat(PoolPodCounts.of(List.of(
+        pod(SandboxPhase.IDLE, true, false, false), pod(SandboxPhase.IDLE, false, false, false), pod(SandboxPhase.IDLE, true, true, false),
+        pod(SandboxPhase.STARTING, false, true, false), pod(SandboxPhase.RUNNING, true, false, false), pod(SandboxPhase.STOPPING, true, false, false),
+        pod(SandboxPhase.FAILED, false, true, false), pod(SandboxPhase.RUNNING, true, true, true), pod(null, true, false, false))))
+        .as("idle, unavailable idle, starting, running, stopping, failed, deleting, scale-down marked")
+        .isEqualTo(new PoolPodCounts(3, 1, 1, 1, 1, 1, 1, 2));
+    assertThat(PoolPodCounts.of(List.of(pod(SandboxPhase.IDLE, true, false, false), pod(SandboxPhase.RUNNING, true, false, false))).present())
+        .isEqualTo(2);
+  }
+
+  private static Pod pod(SandboxPhase phase, boolean ready, boolean marked, boolean deleting) {
+    PodBuilder b = new PodBuilder().withNewMetadata().withName("p").withNamespace(NS)
+        .withLabels(phase == null ? Map.of(Labels.SANDBOX_POOL, "pool-a") : Map.of(Labels.SANDBOX_POOL, "pool-a", Labels.SANDBOX_PHASE, phase.wire()))
+        .withAnnotations(marked ? Map.of(Annotations.SCALE_DOWN_PROTECTED, "2026-12-06T00:00:00Z") : Map.of())
+        .withDeletionTimestamp(deleting ? "2026-12-06T00:00:00Z" : null)
+        .endMetadata()
+        .withNewStatus().addNewCondition().withType("Ready").withStatus(ready ? "True" : "False").endCondition().endStatus();
+    return b.build();
+  }
+
   private static void create(KubernetesClient client, String name, String pool, boolean held) {
     Pod pod = new PodBuilder().withNewMetadata().withName(name).withNamespace(NS)
         .withLabels(Map.of(Labels.MANAGED_BY, Labels.MANAGED_BY_SANDBOX_API_SERVER, Labels.SANDBOX_POOL, pool,
@@ -108,6 +132,10 @@ class PoolPodCountsTest {
         .withFinalizers(held ? List.of(HOLD) : List.of())
         .endMetadata().withNewSpec().addNewContainer().withName("main").withImage("example/idle:1").endContainer().endSpec().build();
     client.pods().inNamespace(NS).resource(pod).create();
+  }
+
+  private static void pool(KubernetesClient client, String name, String value) {
+    patch(client, name, "{\"metadata\":{\"labels\":{\"" + Labels.SANDBOX_POOL + "\":" + value + "}}}");
   }
 
   private static void label(KubernetesClient client, String name, String phase) {

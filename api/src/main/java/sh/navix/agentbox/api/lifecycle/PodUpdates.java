@@ -66,21 +66,25 @@ public final class PodUpdates {
   }
 
   /**
-   * The pod in a successful answer. An answer without one (the update took the last finalizer off
-   * a pod being deleted, and the API server removed it: the dev cluster's then answers without
-   * the object) still means the update was applied: the pod as sent stands for it.
+   * The pod in a successful answer. An update that took the last finalizer off a pod being
+   * deleted lets the API server remove the pod, and the dev cluster's then answers without it: the
+   * update was applied, and the pod as sent stands for it. Any other answer without a pod is an
+   * error.
    */
   private static Object decode(KubernetesSerialization json, HttpResponse<String> response, Pod sent) {
     String body = response.body();
-    if (body == null || body.isBlank()) {
-      return sent;
-    }
+    Pod p;
     try {
-      Pod p = json.unmarshal(body, Pod.class);
-      return p == null ? sent : p;
+      p = body == null || body.isBlank() ? null : json.unmarshal(body, Pod.class);
     } catch (RuntimeException e) {
       return new KubernetesClientException("unreadable pod in the API server's answer: " + e.getMessage(), e);
     }
+    if (p != null) {
+      return p;
+    }
+    boolean finalized = Pods.deleting(sent) && (sent.getMetadata().getFinalizers() == null || sent.getMetadata().getFinalizers().isEmpty());
+    return finalized ? sent : new KubernetesClientException("the API server answered the update of pod " + sent.getMetadata().getNamespace()
+        + "/" + sent.getMetadata().getName() + " with " + response.code() + " but no pod");
   }
 
   /** The API server's Status (reason, message) when it sent one, else one made from the code. */

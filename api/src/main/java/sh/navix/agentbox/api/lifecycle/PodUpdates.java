@@ -9,7 +9,6 @@ import io.fabric8.kubernetes.client.http.HttpClient;
 import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.fabric8.kubernetes.client.http.HttpResponse;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
-import io.fabric8.kubernetes.client.utils.URLUtils;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -37,7 +36,7 @@ public final class PodUpdates {
     try {
       HttpClient http = client.getHttpClient();
       request = http.newHttpRequestBuilder()
-          .uri(URLUtils.join(client.getMasterUrl().toString(), "api", "v1", "namespaces", namespace, "pods", name))
+          .uri(podUrl(client.getMasterUrl().toString(), namespace, name))
           .timeout(client.getConfiguration().getRequestTimeout(), TimeUnit.MILLISECONDS)
           .put("application/json", json.asJson(pod))
           .build();
@@ -63,6 +62,16 @@ public final class PodUpdates {
     } catch (RuntimeException e) {
       return Future.failedFuture(e);
     }
+  }
+
+  /**
+   * The pod's URL under the API server's: what fabric8's {@code URLUtils.join} gives for these
+   * parts, without its regular expressions, which were 6 % of the gateway's CPU under a burst of
+   * claims. Namespaces and pod names are DNS labels and subdomains: nothing in them to escape.
+   */
+  static String podUrl(String masterUrl, String namespace, String name) {
+    String base = masterUrl.endsWith("/") ? masterUrl.substring(0, masterUrl.length() - 1) : masterUrl;
+    return base + "/api/v1/namespaces/" + namespace + "/pods/" + name;
   }
 
   /**

@@ -103,9 +103,7 @@ final class ClaimBench {
       sh.navix.agentbox.devcluster.Leases.takeOver(admin, "default", "agentbox-gateway-leader", "bench-elsewhere", Duration.ofHours(1));
       ReconcileBench.await("gateway stands by", Duration.ofSeconds(60), () -> ReconcileBench.metric(base, "agentbox_leader") == 0.0);
       run(base, warmup, 64, "bench/idle:1");
-      for (int i = 0; i < WARMUP_SCRAPES; i++) {
-        conflicts(base);
-      }
+      scrapeMetrics(base);
       for (int c : levels) {
         rows.add(claimRow("none, replica not leading (the claim write alone)", base, gateway, perLevel / 2, c, "bench/idle:1", peer, single));
         ReconcileBench.log("%s", rows.get(rows.size() - 1));
@@ -144,6 +142,17 @@ final class ClaimBench {
   /** /metrics scrapes per warm-up round. */
   static final int WARMUP_SCRAPES = 200;
 
+  /**
+   * Reads /metrics {@value #WARMUP_SCRAPES} times. Each measured row reads the claim conflicts
+   * from it just before it starts: a cold exposition path left the JIT compiling it into the row
+   * (seen with -XX:+PrintCompilation).
+   */
+  static void scrapeMetrics(String base) {
+    for (int i = 0; i < WARMUP_SCRAPES; i++) {
+      conflicts(base);
+    }
+  }
+
   /** What the warm-up's lifecycles claim with, in turn: each kind of claim that is measured later. */
   static final List<String> WARMUP_IMAGES = List.of("bench/sandbox:2", "bench/idle:1", "bench/slow-pull:1");
   /** Concurrency of the warm-up's rounds, in turn: the measured rows run at up to 64. */
@@ -165,11 +174,7 @@ final class ClaimBench {
       int c = WARMUP_CONCURRENCY[k % WARMUP_CONCURRENCY.length];
       var m = ProcessCpu.during(gatewayPid, () -> {
         Cycles r = cycles(base, n, c, WARMUP_IMAGES);
-        // Each measured row reads the claim conflicts from /metrics just before it starts: a
-        // cold exposition path left the JIT compiling it into the row (seen with -XX:+PrintCompilation).
-        for (int i = 0; i < WARMUP_SCRAPES; i++) {
-          conflicts(base);
-        }
+        scrapeMetrics(base);
         return r;
       });
       Cycles warm = m.result();

@@ -310,28 +310,26 @@ public final class InformerClusterCache implements ClusterCache {
               new Bus.PodChanged(ns(pod), label(pod, Labels.SANDBOX_POOL), pod.getMetadata().getName(), phase(pod), null));
     }
 
+    /** Moves the pod's key between pool-and-phase samples and its counts between pool tallies. */
     private void sample(Pod oldPod, Pod pod) {
-      tally(oldPod, pod);
+      String key = key(pod != null ? pod : oldPod); // namespace/name: the same in both
       String from = oldPod == null ? null : poolPhaseKey(oldPod);
       String to = pod == null ? null : poolPhaseKey(pod);
       KeySample left = from == null || from.equals(to) ? null : samples.get(from);
       if (left != null) {
-        left.remove(key(oldPod));
+        left.remove(key);
       }
       if (to != null) {
-        samples.computeIfAbsent(to, k -> new KeySample()).add(key(pod));
+        samples.computeIfAbsent(to, k -> new KeySample()).add(key);
       }
-    }
-
-    private void tally(Pod oldPod, Pod pod) {
-      String from = oldPod == null ? null : poolKey(ns(oldPod), label(oldPod, Labels.SANDBOX_POOL));
-      String to = pod == null ? null : poolKey(ns(pod), label(pod, Labels.SANDBOX_POOL));
-      PoolTally left = from == null || from.equals(to) ? null : tallies.get(from);
-      if (left != null) {
-        left.remove(key(oldPod));
+      String fromPool = oldPod == null ? null : poolKey(ns(oldPod), label(oldPod, Labels.SANDBOX_POOL));
+      String toPool = pod == null ? null : poolKey(ns(pod), label(pod, Labels.SANDBOX_POOL));
+      PoolTally leftPool = fromPool == null || fromPool.equals(toPool) ? null : tallies.get(fromPool);
+      if (leftPool != null) {
+        leftPool.remove(key);
       }
-      if (to != null) {
-        tallies.computeIfAbsent(to, k -> new PoolTally()).put(key(pod), PoolPodCounts.slots(pod));
+      if (toPool != null) {
+        tallies.computeIfAbsent(toPool, k -> new PoolTally()).put(key, PoolPodCounts.slots(pod));
       }
     }
 

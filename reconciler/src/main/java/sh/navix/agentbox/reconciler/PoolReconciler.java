@@ -43,8 +43,11 @@ public final class PoolReconciler extends VerticleBase {
 
   private final Lifecycle lifecycle;
   private final ReconcilerOptions options;
-  /** Pool key → names of pods created whose first pod event this verticle has not handled yet. */
-  private final Map<String, Set<String>> expected = new HashMap<>();
+  /**
+   * Pool key → names of pods created whose first pod event this verticle has not handled yet, with
+   * when each create was sent (System.nanoTime).
+   */
+  private final Map<String, Map<String, Long>> expected = new HashMap<>();
   /** Pools to look at again on the next tick (scale-down windows running, creates in flight). */
   private final Set<String> watchlist = new HashSet<>();
   /** Pool key → when its status was last written, for the write interval. */
@@ -76,7 +79,7 @@ public final class PoolReconciler extends VerticleBase {
         // "created but not yet seen". (A pod claimed, released and deleted between two reconciles
         // of its pool was never in the cache at a reconcile and stayed counted forever, leaving
         // the pool one pod short for good.)
-        Set<String> pending = expected.get(key);
+        Map<String, Long> pending = expected.get(key);
         if (pending != null) {
           pending.remove(m.body().podName());
         }
@@ -141,7 +144,8 @@ public final class PoolReconciler extends VerticleBase {
     // which reaches this verticle after the counts include the pod: a new pod may count twice for
     // a moment (a pass then creates fewer, and the event brings another pass), never not at all.
     // So only pods counted decide a scale-down: a pod counted twice must not look like one too many.
-    Set<String> pending = expected.computeIfAbsent(key, k -> new HashSet<>());
+    Map<String, Long> pending = expected.computeIfAbsent(key, k -> new HashMap<>());
+    forgetUnseen(key, ns, pending);
     PoolPodCounts counts = lifecycle.cache().podCounts(ns, name);
     int replicas = pool.getSpec().getReplicas();
     int count = counts.present() + pending.size();
@@ -226,11 +230,29 @@ public final class PoolReconciler extends VerticleBase {
   /** Names tried per pod create before a taken name counts as a refusal. */
   private static final int NAME_TRIES = 5;
 
-  private Future<?> create(String key, SandboxPool pool, Set<String> pending) {
+  /**
+   * A pod the API server said it created, which the informer still has not seen after
+   * {@code createdUnseenLimit}, no longer counts: it was deleted before the informer saw it (a
+   * watch gap, someone else's delete), so no event will ever take it out, and the pool would stay
+   * one pod short for good.
+   */
+  private void forgetUnseen(String key, String ns, Map<String, Long> pending) {
+    long now = System.nanoTime();
+    pending.entrySet().removeIf(e -> {
+      boolean lost = now - e.getValue() > options.createdUnseenLimit.toNanos() && lifecycle.cache().pod(ns, e.getKey()).isEmpty();
+      if (lost) {
+        LOG.warn("pool {}: pod {} was created {}s ago and never seen since: no longer counted", key, e.getKey(),
+            Duration.ofNanos(now - e.getValue()).toSeconds());
+      }
+      return lost;
+    });
+  }
+
+  private Future<?> create(String key, SandboxPool pool, Map<String, Long> pending) {
     return create(key, pool, pending, NAME_TRIES);
   }
 
-  private Future<Pod> create(String key, SandboxPool pool, Set<String> pending, int tries) {
+  private Future<Pod> create(String key, SandboxPool pool, Map<String, Long> pending, int tries) {
     String podName = WarmPods.newPodName(pool.getMetadata().getName());
     Pod pod;
     try {
@@ -239,7 +261,7 @@ public final class PoolReconciler extends VerticleBase {
       LOG.warn("pool {}: {}", key, e.getMessage());
       return Future.failedFuture(e);
     }
-    pending.add(podName);
+    pending.put(podName, System.nanoTime());
     return lifecycle.writer().create(pod)
         .onSuccess(p -> lifecycle.transition(null, SandboxPhase.IDLE.wire()))
         .recover(e -> {

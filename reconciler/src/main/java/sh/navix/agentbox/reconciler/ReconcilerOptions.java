@@ -23,6 +23,12 @@ public final class ReconcilerOptions {
    * replaced.
    */
   public Duration stoppingTimeout = Duration.ofMinutes(5);
+  /**
+   * A pod the API server said it created but which the informer has not seen this long after (it
+   * was deleted during a watch gap, before anyone saw it) stops counting towards its pool, which
+   * then replaces it.
+   */
+  public Duration createdUnseenLimit = Duration.ofMinutes(1);
   /** Most pods one pool creates in one pass. */
   public int createBurst = 100;
   /**

@@ -224,6 +224,24 @@ abstract class ReconcilerTestBase {
     return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  /**
+   * A Kubernetes client interceptor that sends pod creates to {@code server} instead of the API
+   * server while {@code divert} says so (asked once per create): to play an API server that
+   * refuses, or answers oddly.
+   */
+  static io.fabric8.kubernetes.client.http.Interceptor podCreatesTo(io.vertx.core.http.HttpServer server,
+      java.util.function.BooleanSupplier divert) {
+    return new io.fabric8.kubernetes.client.http.Interceptor() {
+      @Override
+      public void before(io.fabric8.kubernetes.client.http.BasicBuilder builder, io.fabric8.kubernetes.client.http.HttpRequest request,
+          RequestTags tags) {
+        if ("POST".equals(request.method()) && request.uri().getPath().endsWith("/pods") && divert.getAsBoolean()) {
+          builder.uri(URI.create("http://127.0.0.1:" + server.actualPort() + request.uri().getRawPath()));
+        }
+      }
+    };
+  }
+
   /** {@code p}, once it holds the leader Lease (a test class's only process gets it at once). */
   static Process leading(Process p) {
     await("leadership", Duration.ofSeconds(10), () -> p.reconcilers.isLeader() ? true : null);

@@ -3,11 +3,8 @@ package sh.navix.agentbox.reconciler;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.client.http.BasicBuilder;
-import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.fabric8.kubernetes.client.http.Interceptor;
 import io.vertx.core.http.HttpServer;
-import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -44,14 +41,7 @@ class RefusedCreatesTest extends ReconcilerTestBase {
           .end("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"Forbidden\",\"code\":403,"
               + "\"message\":\"pods is forbidden: exceeded quota: sandboxes, requested: pods=1, used: pods=0, limited: pods=0\"}");
     }).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
-    Interceptor refuse = new Interceptor() {
-      @Override
-      public void before(BasicBuilder builder, HttpRequest request, RequestTags tags) {
-        if (refusing && "POST".equals(request.method()) && request.uri().getPath().endsWith("/pods")) {
-          builder.uri(URI.create("http://127.0.0.1:" + quota.actualPort() + request.uri().getRawPath()));
-        }
-      }
-    };
+    Interceptor refuse = podCreatesTo(quota, () -> refusing);
     gateway = leading(new Process("gw-quota", home.resolve("gw"), http -> http.addOrReplaceInterceptor("quota", refuse),
         o -> o.createBackoff = Duration.ofMillis(200)));
   }

@@ -3,12 +3,9 @@ package sh.navix.agentbox.reconciler;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.http.BasicBuilder;
-import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.fabric8.kubernetes.client.http.Interceptor;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
-import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -46,14 +43,7 @@ class TakenPodNamesTest extends ReconcilerTestBase {
           .end("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"AlreadyExists\",\"code\":409,"
               + "\"message\":\"pods \\\"" + name + "\\\" already exists\",\"details\":{\"name\":\"" + name + "\",\"kind\":\"pods\"}}");
     })).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
-    Interceptor interceptor = new Interceptor() {
-      @Override
-      public void before(BasicBuilder builder, HttpRequest request, RequestTags tags) {
-        if ("POST".equals(request.method()) && request.uri().getPath().endsWith("/pods") && toRefuse.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-          builder.uri(URI.create("http://127.0.0.1:" + taken.actualPort() + request.uri().getRawPath()));
-        }
-      }
-    };
+    Interceptor interceptor = podCreatesTo(taken, () -> toRefuse.getAndUpdate(n -> Math.max(0, n - 1)) > 0);
     // A refusal would keep the pool waiting for an hour: only a retry under another name fills it.
     gateway = leading(new Process("gw-names", home.resolve("gw"), http -> http.addOrReplaceInterceptor("taken", interceptor),
         o -> o.createBackoff = Duration.ofHours(1)));

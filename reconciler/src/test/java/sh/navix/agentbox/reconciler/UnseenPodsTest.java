@@ -3,12 +3,9 @@ package sh.navix.agentbox.reconciler;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.http.BasicBuilder;
-import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.fabric8.kubernetes.client.http.Interceptor;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
-import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -45,14 +42,7 @@ class UnseenPodsTest extends ReconcilerTestBase {
           .put("creationTimestamp", "2026-12-06T00:00:00Z");
       req.response().setStatusCode(201).putHeader("content-type", "application/json").end(pod.encode());
     })).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
-    Interceptor interceptor = new Interceptor() {
-      @Override
-      public void before(BasicBuilder builder, HttpRequest request, RequestTags tags) {
-        if ("POST".equals(request.method()) && request.uri().getPath().endsWith("/pods") && toLose.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-          builder.uri(URI.create("http://127.0.0.1:" + vanishing.actualPort() + request.uri().getRawPath()));
-        }
-      }
-    };
+    Interceptor interceptor = podCreatesTo(vanishing, () -> toLose.getAndUpdate(n -> Math.max(0, n - 1)) > 0);
     gateway = leading(new Process("gw-unseen", home.resolve("gw"), http -> http.addOrReplaceInterceptor("vanishing", interceptor),
         o -> o.createdUnseenLimit = Duration.ofSeconds(1)));
   }

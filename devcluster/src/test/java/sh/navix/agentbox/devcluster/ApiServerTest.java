@@ -52,8 +52,16 @@ class ApiServerTest extends DevClusterTestBase {
     var created = pods.resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("guarded").endMetadata()
         .withNewSpec().addNewContainer().withName("c").withImage("example/idle:1").endContainer().endSpec().build()).create();
     String before = created.getMetadata().getResourceVersion();
-    created.getMetadata().setLabels(Map.of("changed", "yes"));
-    pods.resource(created).update();
+    // Changed since (the simulated kubelet writes the new pod's status at once: on a 409, again).
+    Await.until("the pod changed", java.time.Duration.ofSeconds(10), () -> {
+      var current = pods.withName("guarded").get();
+      current.getMetadata().setLabels(Map.of("changed", "yes"));
+      try {
+        return pods.resource(current).update();
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        return e.getCode() == 409 ? null : org.assertj.core.api.Assertions.fail("unexpected", e);
+      }
+    });
 
     var refused = org.assertj.core.api.Assertions.catchThrowableOfType(io.fabric8.kubernetes.client.KubernetesClientException.class,
         () -> pods.withName("guarded").lockResourceVersion(before).delete());

@@ -224,14 +224,19 @@ abstract class ReconcilerTestBase {
     return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  /** An HTTP server on the cluster's Vert.x that plays the API server for what is sent to it. */
+  static io.vertx.core.http.HttpServer fakeApiServer(io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> handler) throws Exception {
+    return clusterVertx.createHttpServer().requestHandler(handler).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+  }
+
   /**
-   * A Kubernetes client interceptor that sends pod creates to {@code server} instead of the API
-   * server while {@code divert} says so (asked once per create): to play an API server that
-   * refuses, or answers oddly.
+   * A leading process whose pod creates go to {@code server} instead of the API server while
+   * {@code divert} says so (asked once per create): to play an API server that refuses, or
+   * answers oddly.
    */
-  static io.fabric8.kubernetes.client.http.Interceptor podCreatesTo(io.vertx.core.http.HttpServer server,
-      java.util.function.BooleanSupplier divert) {
-    return new io.fabric8.kubernetes.client.http.Interceptor() {
+  static Process leadingWithPodCreatesTo(String identity, Path home, io.vertx.core.http.HttpServer server,
+      java.util.function.BooleanSupplier divert, java.util.function.Consumer<ReconcilerOptions> tune) throws Exception {
+    io.fabric8.kubernetes.client.http.Interceptor interceptor = new io.fabric8.kubernetes.client.http.Interceptor() {
       @Override
       public void before(io.fabric8.kubernetes.client.http.BasicBuilder builder, io.fabric8.kubernetes.client.http.HttpRequest request,
           RequestTags tags) {
@@ -240,6 +245,12 @@ abstract class ReconcilerTestBase {
         }
       }
     };
+    return leading(new Process(identity, home, http -> http.addOrReplaceInterceptor("pod-creates", interceptor), tune));
+  }
+
+  /** True for the next {@code n.get()} asks, then false: to divert the first few creates only. */
+  static java.util.function.BooleanSupplier firstOf(java.util.concurrent.atomic.AtomicInteger n) {
+    return () -> n.getAndUpdate(left -> Math.max(0, left - 1)) > 0;
   }
 
   /** {@code p}, once it holds the leader Lease (a test class's only process gets it at once). */

@@ -3,7 +3,6 @@ package sh.navix.agentbox.reconciler;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.client.http.Interceptor;
 import io.vertx.core.http.HttpServer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,15 +34,13 @@ class RefusedCreatesTest extends ReconcilerTestBase {
   static void startGateway() throws Exception {
     template("quota", "example/idle:1", "example/sandbox:1");
     // Answers pod creates as an API server over its ResourceQuota does.
-    quota = clusterVertx.createHttpServer().requestHandler(req -> {
+    quota = fakeApiServer(req -> {
       refusals.add(System.nanoTime());
       req.response().setStatusCode(403).putHeader("content-type", "application/json")
           .end("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"Forbidden\",\"code\":403,"
               + "\"message\":\"pods is forbidden: exceeded quota: sandboxes, requested: pods=1, used: pods=0, limited: pods=0\"}");
-    }).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
-    Interceptor refuse = podCreatesTo(quota, () -> refusing);
-    gateway = leading(new Process("gw-quota", home.resolve("gw"), http -> http.addOrReplaceInterceptor("quota", refuse),
-        o -> o.createBackoff = Duration.ofMillis(200)));
+    });
+    gateway = leadingWithPodCreatesTo("gw-quota", home.resolve("gw"), quota, () -> refusing, o -> o.createBackoff = Duration.ofMillis(200));
   }
 
   @AfterAll

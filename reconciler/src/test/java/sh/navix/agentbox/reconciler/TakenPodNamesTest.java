@@ -3,7 +3,6 @@ package sh.navix.agentbox.reconciler;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.http.Interceptor;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
@@ -36,17 +35,15 @@ class TakenPodNamesTest extends ReconcilerTestBase {
   static void startGateway() throws Exception {
     template("names", "example/idle:1", "example/sandbox:1");
     // Answers a pod create as the API server does when a pod of that name exists.
-    taken = clusterVertx.createHttpServer().requestHandler(req -> req.body().onSuccess(body -> {
+    taken = fakeApiServer(req -> req.body().onSuccess(body -> {
       String name = new JsonObject(body).getJsonObject("metadata").getString("name");
       refusedNames.add(name);
       req.response().setStatusCode(409).putHeader("content-type", "application/json")
           .end("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"AlreadyExists\",\"code\":409,"
               + "\"message\":\"pods \\\"" + name + "\\\" already exists\",\"details\":{\"name\":\"" + name + "\",\"kind\":\"pods\"}}");
-    })).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
-    Interceptor interceptor = podCreatesTo(taken, () -> toRefuse.getAndUpdate(n -> Math.max(0, n - 1)) > 0);
+    }));
     // A refusal would keep the pool waiting for an hour: only a retry under another name fills it.
-    gateway = leading(new Process("gw-names", home.resolve("gw"), http -> http.addOrReplaceInterceptor("taken", interceptor),
-        o -> o.createBackoff = Duration.ofHours(1)));
+    gateway = leadingWithPodCreatesTo("gw-names", home.resolve("gw"), taken, firstOf(toRefuse), o -> o.createBackoff = Duration.ofHours(1));
   }
 
   @AfterAll

@@ -3,7 +3,6 @@ package sh.navix.agentbox.reconciler;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.http.Interceptor;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
@@ -35,16 +34,14 @@ class UnseenPodsTest extends ReconcilerTestBase {
   static void startGateway() throws Exception {
     template("unseen", "example/idle:1", "example/sandbox:1");
     // Answers a pod create as the API server does (201 with the pod), but nothing is stored.
-    vanishing = clusterVertx.createHttpServer().requestHandler(req -> req.body().onSuccess(body -> {
+    vanishing = fakeApiServer(req -> req.body().onSuccess(body -> {
       JsonObject pod = new JsonObject(body);
       lostNames.add(pod.getJsonObject("metadata").getString("name"));
       pod.getJsonObject("metadata").put("uid", "00000000-0000-0000-0000-000000000001").put("resourceVersion", "1")
           .put("creationTimestamp", "2026-12-06T00:00:00Z");
       req.response().setStatusCode(201).putHeader("content-type", "application/json").end(pod.encode());
-    })).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
-    Interceptor interceptor = podCreatesTo(vanishing, () -> toLose.getAndUpdate(n -> Math.max(0, n - 1)) > 0);
-    gateway = leading(new Process("gw-unseen", home.resolve("gw"), http -> http.addOrReplaceInterceptor("vanishing", interceptor),
-        o -> o.createdUnseenLimit = Duration.ofSeconds(1)));
+    }));
+    gateway = leadingWithPodCreatesTo("gw-unseen", home.resolve("gw"), vanishing, firstOf(toLose), o -> o.createdUnseenLimit = Duration.ofSeconds(1));
   }
 
   @AfterAll

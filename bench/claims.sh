@@ -12,4 +12,6 @@ mvn -B -q -DskipTests package
 # "Running the gateway" recommends (G1's young pauses in the gateway were 38-85 ms under this load;
 # GATEWAY_JAVA_OPTS replaces the choice, e.g. GATEWAY_JAVA_OPTS=-XX:+UseG1GC).
 export GATEWAY_JAVA_OPTS="${GATEWAY_JAVA_OPTS:--XX:+UseShenandoahGC}"
-java -XX:+UseZGC -Xmx8g -jar bench/target/agentbox-bench.jar claims --claims "${1:-2000}" --warmup-cycles "${CLAIMS_WARMUP_CYCLES:-3000}" --warmup-max-cycles "${CLAIMS_WARMUP_MAX_CYCLES:-30000}" --gateway-jar gateway/target/agentbox-gateway.jar
+# BENCH_JAVA_OPTS replaces the bench JVM's own options.
+# shellcheck disable=SC2086
+java ${BENCH_JAVA_OPTS:--XX:+UseZGC -Xmx8g} -jar bench/target/agentbox-bench.jar claims --claims "${1:-2000}" --warmup-cycles "${CLAIMS_WARMUP_CYCLES:-3000}" --warmup-max-cycles "${CLAIMS_WARMUP_MAX_CYCLES:-30000}" --gateway-jar gateway/target/agentbox-gateway.jar

@@ -22,8 +22,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The claim benchmark's peer, in its own JVM: compare-and-swap PUTs of the pods in namespace
  * {@code peer}: for each of the comma-separated concurrency levels, {@code updates} of them from
  * that many clients (each owning disjoint pods, keeping the version its last write returned),
- * then 200 one at a time. Prints a line per level (concurrency, rate, p50 and p99 ms), then a
- * line of the single-client latencies in ms.
+ * then 200 one at a time. Prints a line per level (concurrency, rate, p50 and p99 ms, and the CPU
+ * µs per write of this JVM and of the API server's process, whose pid is the optional fourth
+ * argument), then a line of the single-client latencies in ms.
  */
 final class CasPeer {
   private CasPeer() {}
@@ -32,6 +33,7 @@ final class CasPeer {
     Config config = Config.fromKubeconfig(Files.readString(Path.of(args[0])));
     int[] levels = java.util.Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray();
     int updates = Integer.parseInt(args[2]);
+    long serverPid = args.length > 3 ? Long.parseLong(args[3]) : 0; // the API server's process, for its CPU per write
     try (KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build()) {
       Map<String, Pod> current = new ConcurrentHashMap<>();
       client.pods().inNamespace("peer").list().getItems().forEach(p -> current.put(p.getMetadata().getName(), p));
@@ -40,10 +42,15 @@ final class CasPeer {
       write(client, current, names, 8, 3000, "w", new ArrayList<>());
       for (int concurrency : levels) {
         List<Double> concurrent = java.util.Collections.synchronizedList(new ArrayList<>());
+        long self = ProcessHandle.current().pid();
+        ProcessCpu selfBefore = ProcessCpu.of(self);
+        ProcessCpu serverBefore = ProcessCpu.of(serverPid);
         double rate = write(client, current, names, concurrency, updates, "n" + concurrency, concurrent);
+        double selfMicros = ProcessCpu.of(self).since(selfBefore).totalNanos() / 1e3 / updates;
+        double serverMicros = ProcessCpu.of(serverPid).since(serverBefore).totalNanos() / 1e3 / updates;
         double[] c = concurrent.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        System.out.println(String.format(Locale.ROOT, "%d %.1f %.3f %.3f", concurrency, rate,
-            c[(int) Math.ceil(0.5 * c.length) - 1], c[(int) Math.ceil(0.99 * c.length) - 1]));
+        System.out.println(String.format(Locale.ROOT, "%d %.1f %.3f %.3f %.1f %.1f", concurrency, rate,
+            c[(int) Math.ceil(0.5 * c.length) - 1], c[(int) Math.ceil(0.99 * c.length) - 1], selfMicros, serverMicros));
       }
       StringBuilder line = new StringBuilder("single");
       for (int i = 0; i < 200; i++) {

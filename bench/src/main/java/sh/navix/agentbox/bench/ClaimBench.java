@@ -29,7 +29,8 @@ import sh.navix.agentbox.devcluster.DevClusterOptions;
 /**
  * Claim latency as an HTTP client sees it: the shipped gateway jar (its own process) against the
  * dev cluster, {@code POST /v1/sandboxes} with {@code waitForRunning: false} at concurrency 1, 16
- * and 64 on a pool large enough that no request waits for a pod. The peer, in the same run: the
+ * and 64 on a pool large enough that no request waits for a pod, sent by {@link LeanClients} (and
+ * once, for comparison, by 64 threads of the JDK's HttpClient). The peer, in the same run: the
  * embedded API server's raw compare-and-swap update rate at concurrency 64 on as many pods, which
  * is the ceiling for claims.
  */
@@ -48,8 +49,9 @@ final class ClaimBench {
     // (create, DELETE, pod recycled) before anything is measured.
     int warmupCycles = Integer.parseInt(a.getOrDefault("--warmup-cycles", "3000"));
     int maxWarmupCycles = Integer.parseInt(a.getOrDefault("--warmup-max-cycles", "30000"));
-    // three kinds of claim while the gateway leads, one once it does not
-    int poolSize = 2 * warmup + perLevel / 2 * levels.length * 4;
+    // three kinds of claim while the gateway leads, one once it does not, and that last one at 64
+    // once more from the JDK's HttpClient
+    int poolSize = 2 * warmup + perLevel / 2 * (levels.length * 4 + 1);
 
     Path work = Files.createTempDirectory("agentbox-claim-bench");
     Vertx vertx = Vertx.vertx();
@@ -60,6 +62,7 @@ final class ClaimBench {
 
     GatewayProcess gateway = GatewayProcess.start(jar, kubeconfig, work);
     String base = gateway.base();
+    LeanClients lean = new LeanClients(base);
     try {
       ReconcileBench.await("gateway leads", Duration.ofSeconds(60), () -> ReconcileBench.metric(base, "agentbox_leader") == 1.0);
       // The peer first, on as many pods as the pool will have: the mock API server's cost grows
@@ -87,11 +90,12 @@ final class ClaimBench {
         ReconcileBench.log("%s", cycleRows.get(cycleRows.size() - 1));
       }
       awaitIdle(admin, poolSize);
-      run(base, warmup, 8, "bench/sandbox:2"); // the claim-only path's own warm-up, not reported
+      lean.post("/v1/sandboxes", body("bench/sandbox:2"), warmup, 8); // the claim-only path's own warm-up, not reported
       List<String> rows = new ArrayList<>();
       for (String image : List.of("bench/sandbox:2", "bench/idle:1", "bench/slow-pull:1")) {
         for (int c : levels) {
-          rows.add(claimRow(image.equals("bench/idle:1") ? "none (idle image)" : "swap to " + image, base, gateway, perLevel / 2, c, image, peer, single));
+          rows.add(claimRow(image.equals("bench/idle:1") ? "none (idle image)" : "swap to " + image, base, gateway, lean, perLevel / 2, c, image,
+              peer, single));
           ReconcileBench.log("%s", rows.get(rows.size() - 1));
         }
       }
@@ -102,15 +106,20 @@ final class ClaimBench {
       // request of the peer.
       sh.navix.agentbox.devcluster.Leases.takeOver(admin, "default", "agentbox-gateway-leader", "bench-elsewhere", Duration.ofHours(1));
       ReconcileBench.await("gateway stands by", Duration.ofSeconds(60), () -> ReconcileBench.metric(base, "agentbox_leader") == 0.0);
-      run(base, warmup, 64, "bench/idle:1");
+      lean.post("/v1/sandboxes", body("bench/idle:1"), warmup, 64);
       scrapeMetrics(base);
       for (int c : levels) {
-        rows.add(claimRow("none, replica not leading (the claim write alone)", base, gateway, perLevel / 2, c, "bench/idle:1", peer, single));
+        rows.add(claimRow("none, replica not leading (the claim write alone)", base, gateway, lean, perLevel / 2, c, "bench/idle:1", peer, single));
         ReconcileBench.log("%s", rows.get(rows.size() - 1));
       }
+      // The same at 64 from the client the bench used before 2026-12-06: 64 threads of the JDK's
+      // HttpClient in this JVM, on the same two cores.
+      rows.add(claimRow("the claim write alone, from 64 JDK HttpClient threads", base, gateway, null, perLevel / 2, 64, "bench/idle:1", peer,
+          single));
+      ReconcileBench.log("%s", rows.get(rows.size() - 1));
       System.out.println();
-      System.out.println("| image change | concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | % of peer's rate | lost CAS races | non-201 | gateway CPU in its JIT |");
-      System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
+      System.out.println("| image change | concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | % of peer's rate | lost CAS races | non-201 | gateway CPU in its JIT | CPU µs per claim: gateway / the rest |");
+      System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
       rows.forEach(System.out::println);
       System.out.println();
       System.out.println("Whole lifecycles, one client session each: create (swap to bench/sandbox:2), then DELETE at once");
@@ -119,9 +128,11 @@ final class ClaimBench {
       System.out.println("|---|---|---|---|---|---|---|---|---|");
       cycleRows.forEach(System.out::println);
       System.out.printf(Locale.ROOT, "%nPeer, same run, same object count: raw CAS pod updates on the embedded API server: "
-          + "%.0f/s at concurrency 16 (p50 %.1f ms / p99 %.1f ms), %.0f/s at concurrency 64 (p50 %.1f ms / p99 %.1f ms); "
+          + "%.0f/s at concurrency 16 (p50 %.1f ms / p99 %.1f ms; CPU µs per write: the peer's client %.0f, the API server's process %.0f), "
+          + "%.0f/s at concurrency 64 (p50 %.1f ms / p99 %.1f ms; %.0f / %.0f µs); "
           + "p50 %.1f ms / p99 %.1f ms at concurrency 1 (%.0f/s)%n",
-          peer.get(16)[0], peer.get(16)[1], peer.get(16)[2], peer.get(64)[0], peer.get(64)[1], peer.get(64)[2],
+          peer.get(16)[0], peer.get(16)[1], peer.get(16)[2], peer.get(16)[3], peer.get(16)[4],
+          peer.get(64)[0], peer.get(64)[1], peer.get(64)[2], peer.get(64)[3], peer.get(64)[4],
           single.pct(50), single.pct(99), 1000 / mean(single));
       if (!FAILURES.isEmpty()) {
         System.out.println("\nFailed requests, by answer:");
@@ -130,6 +141,7 @@ final class ClaimBench {
       System.out.printf(Locale.ROOT, "machine: %d cores, JVM %s; date %s%n", Runtime.getRuntime().availableProcessors(),
           System.getProperty("java.version"), Instant.now().toString().substring(0, 10));
     } finally {
+      lean.close();
       gateway.close();
       cluster.stop().await(60, TimeUnit.SECONDS);
       vertx.close().await(30, TimeUnit.SECONDS);
@@ -189,14 +201,38 @@ final class ClaimBench {
   }
 
   /** One measured row of claims: {@code n} creates at concurrency {@code c}, with the CAS races lost and the gateway's JIT share meanwhile. */
-  static String claimRow(String label, String base, GatewayProcess gateway, int n, int c, String image, Map<Integer, double[]> peer,
-      Result single) throws Exception {
+  static String claimRow(String label, String base, GatewayProcess gateway, LeanClients lean, int n, int c, String image,
+      Map<Integer, double[]> peer, Result single) throws Exception {
+    awaitQuiet(gateway.process().pid());
     double lost = conflicts(base);
-    var m = ProcessCpu.during(gateway.process().pid(), () -> run(base, n, c, image));
+    var m = ProcessCpu.during(gateway.process().pid(), () -> lean == null ? run(base, n, c, image) : lean.post("/v1/sandboxes", body(image), n, c));
     Result r = m.result();
-    return String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %s | %.0f | %d | %.0f %% |",
+    return String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %s | %.0f | %d | %.0f %% | %.0f / %.0f |",
         label, c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, ofPeer(r, c, peer, single), conflicts(base) - lost, r.failed,
-        m.jitPercent());
+        m.jitPercent(), m.cpuNanos() / 1e3 / n, m.selfCpuNanos() / 1e3 / n);
+  }
+
+  /** CPU both processes may use together, in per cent of one core, for the machine to count as quiet. */
+  static final double QUIET_PERCENT = 25;
+
+  /**
+   * Waits (at most a minute) until the gateway and this JVM (the API server, the simulated node)
+   * used under {@value #QUIET_PERCENT} % of one core together over half a second: what the
+   * previous row's claims set off (the simulated kubelet's restarts and status writes, the
+   * leader marking sandboxes running) is over, so it does not land on the next row.
+   */
+  static void awaitQuiet(long gatewayPid) throws InterruptedException {
+    long self = ProcessHandle.current().pid();
+    long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+    while (System.nanoTime() < deadline) {
+      long before = ProcessCpu.of(gatewayPid).totalNanos() + ProcessCpu.of(self).totalNanos();
+      Thread.sleep(500);
+      long used = ProcessCpu.of(gatewayPid).totalNanos() + ProcessCpu.of(self).totalNanos() - before;
+      if (used < QUIET_PERCENT / 100 * 500_000_000L) {
+        return;
+      }
+    }
+    ReconcileBench.log("the machine did not quieten down within a minute; measuring anyway");
   }
 
   record Result(int ok, int failed, double[] millis, double perSecond) {
@@ -209,9 +245,14 @@ final class ClaimBench {
     }
   }
 
-  /** {@code n} creates from {@code c} clients, each sending its next request when the last answered. */
+  /** A create on pool bench with {@code image} that answers at once (no waiting for Running; a 5 s wait budget). */
+  static String body(String image) {
+    return "{\"poolName\":\"bench\",\"image\":\"" + image + "\",\"waitForRunning\":false,\"waitTimeoutSeconds\":5}";
+  }
+
+  /** {@code n} creates from {@code c} client threads (the JDK's HttpClient), each sending its next request when the last answered. */
   static Result run(String base, int n, int c, String image) throws Exception {
-    String body = "{\"poolName\":\"bench\",\"image\":\"" + image + "\",\"waitForRunning\":false,\"waitTimeoutSeconds\":5}";
+    String body = body(image);
     double[] millis = new double[n];
     AtomicInteger failed = new AtomicInteger();
     double seconds = closedLoop(n, c, i -> {
@@ -236,8 +277,11 @@ final class ClaimBench {
 
   static void noteFailure(HttpResponse<String> r) {
     String body = r.body() == null ? "" : r.body();
-    FAILURES.computeIfAbsent(r.request().method() + " " + r.statusCode() + " " + body.substring(0, Math.min(120, body.length())),
-        k -> new AtomicInteger()).incrementAndGet();
+    noteFailure(r.request().method() + " " + r.statusCode() + " " + body.substring(0, Math.min(120, body.length())));
+  }
+
+  static void noteFailure(String what) {
+    FAILURES.computeIfAbsent(what, k -> new AtomicInteger()).incrementAndGet();
   }
 
   interface Step {
@@ -363,7 +407,8 @@ final class ClaimBench {
     Process peer = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", Path.of(ClaimBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString(),
         CasPeer.class.getName(), kubeconfig.toString(),
-        String.join(",", Arrays.stream(levels).mapToObj(Integer::toString).toList()), Integer.toString(updates)))
+        String.join(",", Arrays.stream(levels).mapToObj(Integer::toString).toList()), Integer.toString(updates),
+        Long.toString(ProcessHandle.current().pid())))
         .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     String out = new String(peer.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
     if (peer.waitFor() != 0) {
@@ -374,8 +419,8 @@ final class ClaimBench {
       String[] f = line.trim().split(" ");
       if (f[0].equals("single")) {
         millis = Arrays.stream(f).skip(1).mapToDouble(Double::parseDouble).sorted().toArray();
-      } else if (f.length == 4 && f[0].matches("\\d+")) {
-        rateOut.put(Integer.parseInt(f[0]), new double[] {Double.parseDouble(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3])});
+      } else if (f.length == 6 && f[0].matches("\\d+")) {
+        rateOut.put(Integer.parseInt(f[0]), Arrays.stream(f).skip(1).mapToDouble(Double::parseDouble).toArray());
       }
     }
     if (millis == null || rateOut.size() != levels.length) {

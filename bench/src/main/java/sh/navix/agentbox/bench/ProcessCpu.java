@@ -33,6 +33,8 @@ record ProcessCpu(long totalNanos, long jitNanos) {
             }
           } catch (NoSuchFileException gone) {
             // a thread that ended meanwhile
+          } catch (IOException gone) {
+            // the same, read halfway: "No such process"
           }
         }
       }
@@ -50,14 +52,21 @@ record ProcessCpu(long totalNanos, long jitNanos) {
     return Long.parseLong(f[11]) + Long.parseLong(f[12]);
   }
 
-  /** What {@code work} returned, and the JIT's share of process {@code pid}'s CPU while it ran. */
+  /**
+   * What {@code work} returned, the JIT's share of process {@code pid}'s CPU while it ran, and the
+   * CPU time that process and this one used meanwhile.
+   */
   static <T> WithJit<T> during(long pid, java.util.concurrent.Callable<T> work) throws Exception {
+    long self = ProcessHandle.current().pid();
     ProcessCpu before = of(pid);
+    ProcessCpu selfBefore = of(self);
     T result = work.call();
-    return new WithJit<>(result, of(pid).since(before).jitPercent());
+    ProcessCpu used = of(pid).since(before);
+    return new WithJit<>(result, used.jitPercent(), used.totalNanos(), of(self).since(selfBefore).totalNanos());
   }
 
-  record WithJit<T>(T result, double jitPercent) {}
+  /** {@code cpuNanos}: what the measured process used; {@code selfCpuNanos}: what this JVM used meanwhile. */
+  record WithJit<T>(T result, double jitPercent, long cpuNanos, long selfCpuNanos) {}
 
   /** What was used between {@code earlier} and this. */
   ProcessCpu since(ProcessCpu earlier) {

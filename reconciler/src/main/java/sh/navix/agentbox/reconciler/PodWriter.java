@@ -38,6 +38,11 @@ public final class PodWriter {
     return counted("update", PodUpdates.update(vertx, client, changed));
   }
 
+  /** The pod as the API server has it now (empty when there is none): for a writer the cache has left behind. */
+  public Future<java.util.Optional<Pod>> read(String namespace, String name) {
+    return vertx.executeBlocking(() -> java.util.Optional.ofNullable(client.pods().inNamespace(namespace).withName(name).get()), false);
+  }
+
   public Future<Pod> create(Pod pod) {
     return counted("create", vertx.executeBlocking(() -> client.pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).create(), false));
   }

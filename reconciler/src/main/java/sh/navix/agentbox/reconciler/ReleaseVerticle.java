@@ -8,6 +8,8 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
 import sh.navix.agentbox.api.bus.Bus;
 import sh.navix.agentbox.api.cache.PodEventWaits;
 import sh.navix.agentbox.api.crd.SandboxStopReason;
@@ -19,13 +21,15 @@ import sh.navix.agentbox.api.model.ApiError;
  * Answers {@link Bus#RELEASE} on every replica (not only the leader): releases the sandbox with a
  * compare-and-swap, retrying on the fresh cached pod when another writer got in first (typically
  * the phase reconciler marking a just-created sandbox running): the retry waits for the cache to
- * show that newer version, woken by its pod event. Replies with the sandbox as it now stands; an
- * unknown id fails with 404.
+ * show that newer version, woken by its pod event, and reads the pod from the API server when the
+ * cache has not shown it within {@link #NEWER_VERSION_WAIT} (under a burst the cache can lag by
+ * more than that, and every attempt would otherwise lose again on the same stale version). Replies
+ * with the sandbox as it now stands; an unknown id fails with 404.
  */
 public final class ReleaseVerticle extends VerticleBase {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ReleaseVerticle.class);
   static final int ATTEMPTS = 5;
-  /** Longest wait for the cache to show a pod newer than the one a release lost on; then it retries anyway. */
+  /** Longest wait for the cache to show a pod newer than the one a release lost on; then the pod is read from the API server. */
   static final Duration NEWER_VERSION_WAIT = Duration.ofSeconds(1);
 
   private final Lifecycle lifecycle;
@@ -81,20 +85,24 @@ public final class ReleaseVerticle extends VerticleBase {
         .map(released -> SandboxRecords.of(released, SandboxRecords.liveStatus(released), null, null))
         .recover(e -> {
           if (KubeErrors.conflict(e) && attempts > 1) {
-            return cacheMovesPast(p).compose(v -> lifecycle.cache().pod(Pods.namespace(p), Pods.name(p))
-                .filter(now -> r.sandboxId().equals(Pods.sandboxId(now)))
-                .map(now -> release(now, r, attempts - 1))
+            return newerThan(p).compose(now -> now
+                .filter(n -> r.sandboxId().equals(Pods.sandboxId(n)))
+                .map(n -> release(n, r, attempts - 1))
                 .orElseGet(() -> release(r, attempts - 1)));
           }
           return Future.failedFuture(e);
         });
   }
 
-  /** Completes once the cache holds a version of the pod other than {@code lost} (or it is gone), or after {@link #NEWER_VERSION_WAIT}. */
-  private Future<Void> cacheMovesPast(Pod lost) {
+  /**
+   * The pod after {@code lost} lost a write: the cache's copy once it holds another version (empty
+   * if the pod is gone); if it has not within {@link #NEWER_VERSION_WAIT}, the API server's.
+   */
+  private Future<Optional<Pod>> newerThan(Pod lost) {
     String version = lost.getMetadata().getResourceVersion();
-    return waits.until(() -> lifecycle.cache().pod(Pods.namespace(lost), Pods.name(lost))
-            .map(c -> !version.equals(c.getMetadata().getResourceVersion())).orElse(true), NEWER_VERSION_WAIT)
-        .recover(e -> Future.succeededFuture()); // retry anyway
+    Supplier<Optional<Pod>> cached = () -> lifecycle.cache().pod(Pods.namespace(lost), Pods.name(lost));
+    return waits.until(() -> cached.get().map(c -> !version.equals(c.getMetadata().getResourceVersion())).orElse(true), NEWER_VERSION_WAIT)
+        .map(v -> cached.get())
+        .recover(e -> lifecycle.writer().read(Pods.namespace(lost), Pods.name(lost)));
   }
 }

@@ -22,7 +22,6 @@ import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.lifecycle.Pods;
 import sh.navix.agentbox.api.model.Sandbox;
-import sh.navix.agentbox.devcluster.Leases;
 
 /**
  * A release whose first write loses to a change the cache has not shown yet, and does not show
@@ -50,8 +49,7 @@ class LaggingCacheReleaseTest extends ReconcilerTestBase {
     pool("lag", "lag", 1, null);
     Pod idle = awaitIdleReady("lag", 1).get(0);
     // Nobody leads: no reconciler writes the pod meanwhile.
-    Leases.takeOver(admin, "default", "agentbox-gateway-leader", "somebody-else", Duration.ofHours(1));
-    await("the gateway stands by", Duration.ofSeconds(10), () -> !gateway.reconcilers.isLeader() ? true : null);
+    standingBy(gateway);
     Pod claimed = claim(idle, "sbxlag1", null, Duration.ofMinutes(2), null); // no image swap: the kubelet has nothing to write
     await("the claim in the cache", Duration.ofSeconds(10), () -> gateway.cache.podBySandboxId("sbxlag1")
         .filter(p -> p.getMetadata().getResourceVersion().equals(claimed.getMetadata().getResourceVersion())).orElse(null));

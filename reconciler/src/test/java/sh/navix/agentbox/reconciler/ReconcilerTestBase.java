@@ -253,6 +253,12 @@ abstract class ReconcilerTestBase {
     return () -> n.getAndUpdate(left -> Math.max(0, left - 1)) > 0;
   }
 
+  /** Takes the leader Lease away from {@code p} for an hour (held by a name no process has) and waits until it stands by. */
+  static void standingBy(Process p) {
+    sh.navix.agentbox.devcluster.Leases.takeOver(admin, "default", "agentbox-gateway-leader", "somebody-else", Duration.ofHours(1));
+    await("the gateway stands by", Duration.ofSeconds(10), () -> !p.reconcilers.isLeader() ? true : null);
+  }
+
   /** {@code p}, once it holds the leader Lease (a test class's only process gets it at once). */
   static Process leading(Process p) {
     await("leadership", Duration.ofSeconds(10), () -> p.reconcilers.isLeader() ? true : null);

@@ -19,7 +19,6 @@ import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.lifecycle.PodTransitions;
 import sh.navix.agentbox.api.lifecycle.Pods;
 import sh.navix.agentbox.api.model.Sandbox;
-import sh.navix.agentbox.devcluster.Leases;
 
 /**
  * A sandbox held by two pods (two replicas claimed for one key at once) and released before the
@@ -46,8 +45,7 @@ class ReleaseFanOutTest extends ReconcilerTestBase {
   void aReleaseEndsTheSandboxOnEveryPodHoldingIt() throws Exception {
     pool("fan", "fan", 2, null);
     List<Pod> idle = awaitIdleReady("fan", 2);
-    Leases.takeOver(admin, "default", "agentbox-gateway-leader", "somebody-else", Duration.ofHours(1));
-    await("the gateway stands by", Duration.ofSeconds(10), () -> !gateway.reconcilers.isLeader() ? true : null);
+    standingBy(gateway);
 
     Pod first = claimAt(Pods.name(idle.get(1)), Instant.now().minusSeconds(5));
     Pod second = claimAt(Pods.name(idle.get(0)), Instant.now());

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Claim latency and throughput through the REST API (see bench/RESULTS.md).
-# usage: bench/claims.sh [claims per concurrency level, half of them in each of its rows]    (default 2000)
+# usage: bench/claims.sh [claims per row at concurrency 1 and 16; rows at 64 have four times as many]    (default 1000)
 # The gateway is first warmed with at least 3000 create+DELETE lifecycles (CLAIMS_WARMUP_CYCLES to change), then in
 # rounds of 1000 until its JIT compiler uses under 10 % of its CPU (at most CLAIMS_WARMUP_MAX_CYCLES, default 30000).
 set -euo pipefail
@@ -14,4 +14,4 @@ mvn -B -q -DskipTests package
 export GATEWAY_JAVA_OPTS="${GATEWAY_JAVA_OPTS:--XX:+UseShenandoahGC}"
 # BENCH_JAVA_OPTS replaces the bench JVM's own options.
 # shellcheck disable=SC2086
-java ${BENCH_JAVA_OPTS:--XX:+UseZGC -Xmx8g} -jar bench/target/agentbox-bench.jar claims --claims "${1:-2000}" --warmup-cycles "${CLAIMS_WARMUP_CYCLES:-3000}" --warmup-max-cycles "${CLAIMS_WARMUP_MAX_CYCLES:-30000}" --gateway-jar gateway/target/agentbox-gateway.jar
+java ${BENCH_JAVA_OPTS:--XX:+UseZGC -Xmx8g} -jar bench/target/agentbox-bench.jar claims --claims "${1:-1000}" --warmup-cycles "${CLAIMS_WARMUP_CYCLES:-3000}" --warmup-max-cycles "${CLAIMS_WARMUP_MAX_CYCLES:-30000}" --gateway-jar gateway/target/agentbox-gateway.jar

@@ -41,7 +41,7 @@ final class ClaimBench {
 
   static void run(String[] args) throws Exception {
     Map<String, String> a = ReconcileBench.flags(args);
-    int perLevel = Integer.parseInt(a.getOrDefault("--claims", "400"));
+    int perRow = Integer.parseInt(a.getOrDefault("--claims", "1000")); // at concurrency 1 and 16; rows at 64 have ROWS_AT_64 times as many
     Path jar = Path.of(a.getOrDefault("--gateway-jar", "gateway/target/agentbox-gateway.jar"));
     int[] levels = {1, 16, 64};
     int warmup = 300; // claims before each series of rows, unmeasured (the claim write alone has a code path of its own)
@@ -49,16 +49,24 @@ final class ClaimBench {
     // (create, DELETE, pod recycled) before anything is measured.
     int warmupCycles = Integer.parseInt(a.getOrDefault("--warmup-cycles", "3000"));
     int maxWarmupCycles = Integer.parseInt(a.getOrDefault("--warmup-max-cycles", "30000"));
-    // three kinds of claim while the gateway leads, one once it does not, and that last one at 64
-    // once more from the JDK's HttpClient
-    int poolSize = 2 * warmup + perLevel / 2 * (levels.length * 4 + 1);
+    // The rows of the three kinds of claim made while the gateway leads release their sandboxes
+    // after them and wait for the pool to be whole again; the rows of the claim write alone (no
+    // leader, nothing recycled) and the row from the JDK's HttpClient use up pods. Each row is
+    // rehearsed with a fifth of its claims first.
+    int writeAloneClaims = 0;
+    for (int c : levels) {
+      writeAloneClaims += claimsAt(c, perRow) + claimsAt(c, perRow) / REHEARSAL_SHARE;
+    }
+    writeAloneClaims += claimsAt(64, perRow) + claimsAt(64, perRow) / REHEARSAL_SHARE;
+    int poolSize = 2 * warmup + writeAloneClaims;
 
     Path work = Files.createTempDirectory("agentbox-claim-bench");
     Vertx vertx = Vertx.vertx();
     DevCluster cluster = DevCluster.start(vertx, new DevClusterOptions().setApiPort(0)).await(60, TimeUnit.SECONDS);
     KubernetesClient admin = cluster.client();
     Path kubeconfig = cluster.writeKubeconfig(work.resolve("kubeconfig"));
-    ReconcileBench.log("dev cluster at %s; pool of %d pods, %d claims per level", cluster.masterUrl(), poolSize, perLevel);
+    ReconcileBench.log("dev cluster at %s; pool of %d pods, rows of %d claims (%d at 64)", cluster.masterUrl(), poolSize, perRow,
+        claimsAt(64, perRow));
 
     GatewayProcess gateway = GatewayProcess.start(jar, kubeconfig, work);
     String base = gateway.base();
@@ -83,20 +91,25 @@ final class ClaimBench {
       List<String> cycleRows = new ArrayList<>();
       for (int c : new int[] {1, 16}) {
         awaitIdle(admin, poolSize);
-        var m = ProcessCpu.during(gateway.process().pid(), () -> cycles(base, perLevel, c, "bench/sandbox:2"));
+        var m = ProcessCpu.during(gateway.process().pid(), () -> cycles(base, 2 * perRow, c, "bench/sandbox:2"));
         Cycles r = m.result();
         cycleRows.add(String.format(Locale.ROOT, "| %d | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %d | %.0f %% |",
-            c, perLevel, r.create.pct(50), r.create.pct(99), r.delete.pct(50), r.delete.pct(99), r.perSecond, r.failed, m.jitPercent()));
+            c, 2 * perRow, r.create.pct(50), r.create.pct(99), r.delete.pct(50), r.delete.pct(99), r.perSecond, r.failed, m.jitPercent()));
         ReconcileBench.log("%s", cycleRows.get(cycleRows.size() - 1));
       }
       awaitIdle(admin, poolSize);
-      lean.post("/v1/sandboxes", body("bench/sandbox:2"), warmup, 8); // the claim-only path's own warm-up, not reported
+      // the claim-only path's own warm-up, not reported
+      List<String> warm = new ArrayList<>();
+      lean.create(body("bench/sandbox:2"), warmup, 8, warm);
+      lean.release(warm, 16);
+      awaitIdle(admin, poolSize);
       List<String> rows = new ArrayList<>();
       for (String image : List.of("bench/sandbox:2", "bench/idle:1", "bench/slow-pull:1")) {
         for (int c : levels) {
-          rows.add(claimRow(image.equals("bench/idle:1") ? "none (idle image)" : "swap to " + image, base, gateway, lean, perLevel / 2, c, image,
-              peer, single));
+          rows.add(claimRow(image.equals("bench/idle:1") ? "none (idle image)" : "swap to " + image, base, gateway, lean, claimsAt(c, perRow), c,
+              image, peer, single, true));
           ReconcileBench.log("%s", rows.get(rows.size() - 1));
+          awaitIdle(admin, poolSize);
         }
       }
       // The claim path alone: the Lease is taken away (held by a name no replica has, for an
@@ -109,13 +122,14 @@ final class ClaimBench {
       lean.post("/v1/sandboxes", body("bench/idle:1"), warmup, 64);
       scrapeMetrics(base);
       for (int c : levels) {
-        rows.add(claimRow("none, replica not leading (the claim write alone)", base, gateway, lean, perLevel / 2, c, "bench/idle:1", peer, single));
+        rows.add(claimRow("none, replica not leading (the claim write alone)", base, gateway, lean, claimsAt(c, perRow), c, "bench/idle:1", peer,
+            single, false));
         ReconcileBench.log("%s", rows.get(rows.size() - 1));
       }
       // The same at 64 from the client the bench used before 2026-12-06: 64 threads of the JDK's
       // HttpClient in this JVM, on the same two cores.
-      rows.add(claimRow("the claim write alone, from 64 JDK HttpClient threads", base, gateway, null, perLevel / 2, 64, "bench/idle:1", peer,
-          single));
+      rows.add(claimRow("the claim write alone, from 64 JDK HttpClient threads", base, gateway, null, claimsAt(64, perRow), 64, "bench/idle:1",
+          peer, single, false));
       ReconcileBench.log("%s", rows.get(rows.size() - 1));
       System.out.println();
       System.out.println("| image change | concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | % of peer's rate | lost CAS races | non-201 | gateway CPU in its JIT | CPU µs per claim: gateway / the rest |");
@@ -200,13 +214,51 @@ final class ClaimBench {
     }
   }
 
-  /** One measured row of claims: {@code n} creates at concurrency {@code c}, with the CAS races lost and the gateway's JIT share meanwhile. */
+  /** Rows at concurrency 64 have this many times the claims of the others. */
+  static final int ROWS_AT_64 = 4;
+
+  /**
+   * Claims in a row at concurrency {@code c}. At 64 a row of 1,000 claims lasts a third of a
+   * second; one stall of the machine of 30 ms then holds up all 64 claims in flight, 6 % of the
+   * row, and becomes its p99 whether or not it comes once in a while.
+   */
+  static int claimsAt(int c, int perRow) {
+    return c == 64 ? ROWS_AT_64 * perRow : perRow;
+  }
+
+  /** Sends {@code count} creates of one kind, the sandbox ids created added to the list, and returns what they took. */
+  interface Claims {
+    Result send(int count, List<String> ids) throws Exception;
+  }
+
+  /** A row is rehearsed, unmeasured, with 1/{@value} of its claims. */
+  static final int REHEARSAL_SHARE = 5;
+
+  /**
+   * One measured row of claims: {@code n} creates at concurrency {@code c}, with the CAS races lost
+   * and the gateway's JIT share meanwhile. The row is first rehearsed with {@code n / }{@value
+   * #REHEARSAL_SHARE} unmeasured claims of the same kind, at the same concurrency, from the same
+   * client: after 14,000 warm-up lifecycles a row of a kind the warm-up does not run (creates
+   * alone, no DELETE) still set the gateway's JIT compiling for up to a third of its CPU during
+   * the row (2026-12-06), which a gateway that has served such bursts before does not do. Then the
+   * machine is left to quieten down ({@link #awaitQuiet}). With {@code release}, the sandboxes of
+   * both are released afterwards (the leader recycles their pods; the caller waits for the pool).
+   */
   static String claimRow(String label, String base, GatewayProcess gateway, LeanClients lean, int n, int c, String image,
-      Map<Integer, double[]> peer, Result single) throws Exception {
+      Map<Integer, double[]> peer, Result single, boolean release) throws Exception {
+    Claims claims = (count, ids) -> lean == null ? run(base, count, c, image) : lean.create(body(image), count, c, ids);
+    List<String> created = new ArrayList<>();
+    claims.send(n / REHEARSAL_SHARE, created);
     awaitQuiet(gateway.process().pid());
     double lost = conflicts(base);
-    var m = ProcessCpu.during(gateway.process().pid(), () -> lean == null ? run(base, n, c, image) : lean.post("/v1/sandboxes", body(image), n, c));
+    var m = ProcessCpu.during(gateway.process().pid(), () -> claims.send(n, created));
     Result r = m.result();
+    if (release) {
+      int notReleased = lean.release(created, 16);
+      if (notReleased > 0) {
+        ReconcileBench.log("%d of %d sandboxes not released", notReleased, created.size());
+      }
+    }
     return String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %s | %.0f | %d | %.0f %% | %.0f / %.0f |",
         label, c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, ofPeer(r, c, peer, single), conflicts(base) - lost, r.failed,
         m.jitPercent(), m.cpuNanos() / 1e3 / n, m.selfCpuNanos() / 1e3 / n);

@@ -36,12 +36,40 @@ final class LeanClients implements AutoCloseable {
 
   /** {@code n} POSTs of {@code body} to {@code path} from {@code c} connections; non-201 answers and failed requests count as failed. */
   ClaimBench.Result post(String path, String body, int n, int c) throws Exception {
+    return send(HttpMethod.POST, i -> path, body, 201, n, c, null);
+  }
+
+  /**
+   * The same, and the sandbox ids of the sandboxes created added to {@code ids} (read from the
+   * answers once all are in, so that reading them costs the measured requests nothing).
+   */
+  ClaimBench.Result create(String body, int n, int c, java.util.List<String> ids) throws Exception {
+    Buffer[] answers = new Buffer[n];
+    ClaimBench.Result r = send(HttpMethod.POST, i -> "/v1/sandboxes", body, 201, n, c, answers);
+    for (Buffer b : answers) {
+      if (b != null) {
+        ids.add(new io.vertx.core.json.JsonObject(b).getJsonObject("sandbox").getString("sandboxId"));
+      }
+    }
+    return r;
+  }
+
+  /** DELETEs of these sandboxes from {@code c} connections; the number not answered 202. */
+  int release(java.util.List<String> ids, int c) throws Exception {
+    return send(HttpMethod.DELETE, i -> "/v1/sandboxes/" + ids.get(i), null, 202, ids.size(), c, null).failed();
+  }
+
+  /**
+   * {@code n} requests, the {@code i}th to {@code path.apply(i)}, from {@code c} connections;
+   * answers other than {@code expected} and failed requests count as failed. The bodies of the
+   * expected answers go to {@code answers} when it is given.
+   */
+  private ClaimBench.Result send(HttpMethod method, java.util.function.IntFunction<String> path, String body, int expected, int n, int c,
+      Buffer[] answers) throws Exception {
     HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
         new PoolOptions().setHttp1MaxSize(c));
     try {
-      Buffer payload = Buffer.buffer(body);
-      RequestOptions request = new RequestOptions().setMethod(HttpMethod.POST).setHost(host).setPort(port).setURI(path)
-          .putHeader("content-type", "application/json");
+      Buffer payload = body == null ? null : Buffer.buffer(body);
       double[] millis = new double[n];
       AtomicInteger next = new AtomicInteger();
       AtomicInteger failed = new AtomicInteger();
@@ -50,7 +78,10 @@ final class LeanClients implements AutoCloseable {
       long t0 = System.nanoTime();
       vertx.runOnContext(v -> {
         for (int k = 0; k < c; k++) {
-          loop(http, request, payload, next, n, millis, failed, () -> {
+          loop(http, i -> {
+            RequestOptions request = new RequestOptions().setMethod(method).setHost(host).setPort(port).setURI(path.apply(i));
+            return payload == null ? request : request.putHeader("content-type", "application/json");
+          }, payload, expected, answers, next, n, millis, failed, () -> {
             if (running.decrementAndGet() == 0) {
               all.complete();
             }
@@ -67,25 +98,29 @@ final class LeanClients implements AutoCloseable {
     }
   }
 
-  private static void loop(HttpClient http, RequestOptions request, Buffer payload, AtomicInteger next, int n, double[] millis,
-      AtomicInteger failed, Runnable finished) {
+  private static void loop(HttpClient http, java.util.function.IntFunction<RequestOptions> requests, Buffer payload, int expected,
+      Buffer[] answers, AtomicInteger next, int n, double[] millis, AtomicInteger failed, Runnable finished) {
     int i = next.getAndIncrement();
     if (i >= n) {
       finished.run();
       return;
     }
     long s = System.nanoTime();
+    RequestOptions request = requests.apply(i);
     http.request(request)
-        .compose(req -> req.send(payload))
+        .compose(req -> payload == null ? req.send() : req.send(payload))
         .compose(resp -> resp.body().map(b -> {
-          if (resp.statusCode() != 201) {
-            ClaimBench.noteFailure("POST " + resp.statusCode() + " " + b.toString().substring(0, Math.min(120, b.length())));
+          if (resp.statusCode() != expected) {
+            ClaimBench.noteFailure(request.getMethod() + " " + resp.statusCode() + " " + b.toString().substring(0, Math.min(120, b.length())));
             return false;
+          }
+          if (answers != null) {
+            answers[i] = b;
           }
           return true;
         }))
         .recover(e -> {
-          ClaimBench.noteFailure("POST failed: " + e);
+          ClaimBench.noteFailure(request.getMethod() + " failed: " + e);
           return Future.succeededFuture(false);
         })
         .onComplete(ar -> {
@@ -93,7 +128,7 @@ final class LeanClients implements AutoCloseable {
           if (!ar.result()) {
             failed.incrementAndGet();
           }
-          loop(http, request, payload, next, n, millis, failed, finished);
+          loop(http, requests, payload, expected, answers, next, n, millis, failed, finished);
         });
   }
 

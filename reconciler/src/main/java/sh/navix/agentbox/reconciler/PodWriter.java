@@ -40,7 +40,7 @@ public final class PodWriter {
 
   /** The pod as the API server has it now (empty when there is none): for a writer the cache has left behind. */
   public Future<java.util.Optional<Pod>> read(String namespace, String name) {
-    return vertx.executeBlocking(() -> java.util.Optional.ofNullable(client.pods().inNamespace(namespace).withName(name).get()), false);
+    return PodUpdates.get(vertx, client, namespace, name);
   }
 
   public Future<Pod> create(Pod pod) {

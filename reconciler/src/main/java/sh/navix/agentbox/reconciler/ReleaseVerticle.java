@@ -7,8 +7,10 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 import sh.navix.agentbox.api.bus.Bus;
 import sh.navix.agentbox.api.cache.PodEventWaits;
@@ -65,6 +67,11 @@ public final class ReleaseVerticle extends VerticleBase {
   }
 
   Future<sh.navix.agentbox.api.model.Sandbox> release(Bus.ReleaseRequest r, int attempts) {
+    return release(r, attempts, new HashSet<>());
+  }
+
+  /** {@code lost}: the resourceVersions this release already lost a write on (unique across the cluster). */
+  private Future<sh.navix.agentbox.api.model.Sandbox> release(Bus.ReleaseRequest r, int attempts, Set<String> lost) {
     List<Pod> holders = lifecycle.cache().podsBySandboxId(r.sandboxId()).stream()
         .filter(p -> r.namespace() == null || r.namespace().equals(Pods.namespace(p)))
         .toList();
@@ -74,35 +81,37 @@ public final class ReleaseVerticle extends VerticleBase {
     // Two holders only after a claim race between replicas (the leader is about to release the
     // later one): a release ends the sandbox on both; the answer is the pod it lived on.
     Pod main = Pods.holder(holders).orElseThrow();
-    holders.stream().filter(h -> h != main).forEach(other -> release(other, r, attempts)
+    holders.stream().filter(h -> h != main).forEach(other -> release(other, r, attempts, new HashSet<>())
         .onFailure(e -> LOG.warn("sandbox {}: release of its second pod {} failed: {}", r.sandboxId(), Pods.name(other), e.toString())));
-    return release(main, r, attempts);
+    return release(main, r, attempts, lost);
   }
 
-  private Future<sh.navix.agentbox.api.model.Sandbox> release(Pod p, Bus.ReleaseRequest r, int attempts) {
+  private Future<sh.navix.agentbox.api.model.Sandbox> release(Pod p, Bus.ReleaseRequest r, int attempts, Set<String> lost) {
     SandboxStopReason reason = r.reason() == null ? SandboxStopReason.Released : SandboxStopReason.valueOf(r.reason());
     return lifecycle.release(p, reason, r.failureReason(), r.failureMessage())
         .map(released -> SandboxRecords.of(released, SandboxRecords.liveStatus(released), null, null))
         .recover(e -> {
           if (KubeErrors.conflict(e) && attempts > 1) {
-            return newerThan(p).compose(now -> now
+            lost.add(p.getMetadata().getResourceVersion());
+            return newerThan(p, lost).compose(now -> now
                 .filter(n -> r.sandboxId().equals(Pods.sandboxId(n)))
-                .map(n -> release(n, r, attempts - 1))
-                .orElseGet(() -> release(r, attempts - 1)));
+                .map(n -> release(n, r, attempts - 1, lost))
+                .orElseGet(() -> release(r, attempts - 1, lost)));
           }
           return Future.failedFuture(e);
         });
   }
 
   /**
-   * The pod after {@code lost} lost a write: the cache's copy once it holds another version (empty
-   * if the pod is gone); if it has not within {@link #NEWER_VERSION_WAIT}, the API server's.
+   * Pod {@code p} after a write on it lost: the cache's copy once it holds a version none of the
+   * release's writes lost on (empty if the pod is gone); if it has not within
+   * {@link #NEWER_VERSION_WAIT}, the API server's. (A copy read from the API server can be newer
+   * than the cache's; going back to the cache's would lose on a version already lost on.)
    */
-  private Future<Optional<Pod>> newerThan(Pod lost) {
-    String version = lost.getMetadata().getResourceVersion();
-    Supplier<Optional<Pod>> cached = () -> lifecycle.cache().pod(Pods.namespace(lost), Pods.name(lost));
-    return waits.until(() -> cached.get().map(c -> !version.equals(c.getMetadata().getResourceVersion())).orElse(true), NEWER_VERSION_WAIT)
+  private Future<Optional<Pod>> newerThan(Pod p, Set<String> lost) {
+    Supplier<Optional<Pod>> cached = () -> lifecycle.cache().pod(Pods.namespace(p), Pods.name(p));
+    return waits.until(() -> cached.get().map(c -> !lost.contains(c.getMetadata().getResourceVersion())).orElse(true), NEWER_VERSION_WAIT)
         .map(v -> cached.get())
-        .recover(e -> lifecycle.writer().read(Pods.namespace(lost), Pods.name(lost)));
+        .recover(e -> lifecycle.writer().read(Pods.namespace(p), Pods.name(p)));
   }
 }

@@ -116,11 +116,14 @@ class ReleaseRacesTest extends ReconcilerTestBase {
     Vertx vertx = Vertx.vertx();
     try {
       Bus.registerCodecs(vertx.eventBus());
-      Lifecycle lifecycle = new Lifecycle(lagging, new PodWriter(vertx, gateway.client, gateway.registry), gateway.history, Clock.systemUTC(),
-          gateway.registry);
+      var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+      Lifecycle lifecycle = new Lifecycle(lagging, new PodWriter(vertx, gateway.client, registry), gateway.history, Clock.systemUTC(), registry);
       vertx.deployVerticle(new ReleaseVerticle(lifecycle)).await(10, TimeUnit.SECONDS);
       Sandbox answer = (Sandbox) vertx.eventBus().request(Bus.RELEASE, gateway.release("sbxlag1")).await(20, TimeUnit.SECONDS).body();
       assertThat(answer.podName()).isEqualTo(Pods.name(stale));
+      assertThat(answer.status()).isEqualTo(sh.navix.agentbox.api.model.SandboxStatus.STOPPING);
+      assertThat(registry.counter("agentbox_kube_writes_total", "verb", "update", "outcome", "conflict").count())
+          .as("the write on the cache's copy lost, the one on the API server's did not").isEqualTo(1.0);
     } finally {
       vertx.close().await(10, TimeUnit.SECONDS);
     }

@@ -354,8 +354,7 @@ public final class ClaimScheduler extends VerticleBase {
    * went through. Read from the API server (the cache may lag); a failed read is no verdict.
    */
   private Future<Optional<Pod>> heldBy(String namespace, String podName, String sandboxId) {
-    return vertx.executeBlocking(() -> Optional.ofNullable(client.pods().inNamespace(namespace).withName(podName).get())
-        .filter(p -> sandboxId.equals(Pods.sandboxId(p))), false);
+    return PodUpdates.get(vertx, client, namespace, podName).map(p -> p.filter(held -> sandboxId.equals(Pods.sandboxId(held))));
   }
 
   private void succeed(Waiter w, Pod claimed) {

@@ -63,6 +63,22 @@ class PodUpdatesTest {
   }
 
   @Test
+  void aReadGivesThePodAsStoredOrNothingOnTheCallersContext() throws Exception {
+    create("reads-ok");
+    Context context = vertx.getOrCreateContext();
+    CompletableFuture<Object[]> done = new CompletableFuture<>();
+    context.runOnContext(v -> PodUpdates.get(vertx, client, "default", "reads-ok")
+        .compose(found -> PodUpdates.get(vertx, client, "default", "reads-none").map(none -> new Object[] {found, none, Vertx.currentContext() == context}))
+        .onComplete(ar -> done.complete(ar.succeeded() ? ar.result() : new Object[] {ar.cause()})));
+    Object[] r = done.get(30, TimeUnit.SECONDS);
+    assertThat(r).as("both reads answered").hasSize(3);
+    assertThat(((java.util.Optional<?>) r[0]).map(p -> ((Pod) p).getMetadata().getResourceVersion()))
+        .contains(client.pods().inNamespace("default").withName("reads-ok").get().getMetadata().getResourceVersion());
+    assertThat((java.util.Optional<?>) r[1]).as("a pod that does not exist").isEmpty();
+    assertThat(r[2]).as("answered on the caller's context").isEqualTo(true);
+  }
+
+  @Test
   void anUpdateOnTheCurrentVersionIsWrittenAndAnsweredOnTheCallersContext() throws Exception {
     Pod pod = create("updates-ok");
     Pod changed = new PodBuilder(pod).editMetadata().addToLabels("claimed", "yes").endMetadata().editSpec().editFirstContainer()

@@ -13,7 +13,10 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
  * Compare-and-swap pod updates that hold no thread while the API server answers: the PUT (same
@@ -28,33 +31,60 @@ public final class PodUpdates {
   private PodUpdates() {}
 
   public static Future<Pod> update(Vertx vertx, KubernetesClient client, Pod pod) {
-    Context context = vertx.getOrCreateContext();
     KubernetesSerialization json = client.getKubernetesSerialization();
-    String namespace = pod.getMetadata().getNamespace();
-    String name = pod.getMetadata().getName();
-    HttpRequest request;
+    return send(vertx, client, "update", pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
+        b -> b.put("application/json", json.asJson(pod)), response -> decode(json, response, pod));
+  }
+
+  /**
+   * The pod as the API server has it now (empty when there is none), read the same way: for a
+   * writer whose cache has fallen behind, without taking a worker thread during the very burst that
+   * left it behind.
+   */
+  public static Future<Optional<Pod>> get(Vertx vertx, KubernetesClient client, String namespace, String name) {
+    KubernetesSerialization json = client.getKubernetesSerialization();
+    return send(vertx, client, "read", namespace, name, b -> b, response -> {
+      if (response.code() == 404) {
+        return Optional.empty();
+      }
+      try {
+        return Optional.of(json.unmarshal(response.body(), Pod.class));
+      } catch (RuntimeException e) {
+        return new KubernetesClientException("unreadable pod in the API server's answer: " + e.getMessage(), e);
+      }
+    });
+  }
+
+  /**
+   * One request about pod {@code namespace/name} on the client's own event loop; {@code answered}
+   * turns an answer that is a success or a 404 into the result, or into a Throwable to fail with.
+   * The outcome comes back on the caller's Vert.x context.
+   */
+  @SuppressWarnings("unchecked")
+  private static <T> Future<T> send(Vertx vertx, KubernetesClient client, String verb, String namespace, String name,
+      UnaryOperator<HttpRequest.Builder> method, Function<HttpResponse<String>, Object> answered) {
+    Context context = vertx.getOrCreateContext();
     try {
       HttpClient http = client.getHttpClient();
-      request = http.newHttpRequestBuilder()
+      HttpRequest request = method.apply(http.newHttpRequestBuilder()
           .uri(podUrl(client.getMasterUrl().toString(), namespace, name))
-          .timeout(client.getConfiguration().getRequestTimeout(), TimeUnit.MILLISECONDS)
-          .put("application/json", json.asJson(pod))
+          .timeout(client.getConfiguration().getRequestTimeout(), TimeUnit.MILLISECONDS))
           .build();
-      Promise<Pod> result = Promise.promise();
+      Promise<T> result = Promise.promise();
       http.sendAsync(request, String.class).whenComplete((response, failure) -> {
         Object outcome;
         if (failure != null) {
-          outcome = new KubernetesClientException("update of pod " + namespace + "/" + name + " failed: " + failure.getMessage(), failure);
-        } else if (response.isSuccessful()) {
-          outcome = decode(json, response, pod);
+          outcome = new KubernetesClientException(verb + " of pod " + namespace + "/" + name + " failed: " + failure.getMessage(), failure);
+        } else if (response.isSuccessful() || response.code() == 404 && verb.equals("read")) {
+          outcome = answered.apply(response);
         } else {
-          outcome = error(json, response, namespace, name);
+          outcome = error(client.getKubernetesSerialization(), response, verb, namespace, name);
         }
         context.runOnContext(v -> {
-          if (outcome instanceof Pod p) {
-            result.complete(p);
+          if (outcome instanceof Throwable t) {
+            result.fail(t);
           } else {
-            result.fail((Throwable) outcome);
+            result.complete((T) outcome);
           }
         });
       });
@@ -97,7 +127,8 @@ public final class PodUpdates {
   }
 
   /** The API server's Status (reason, message) when it sent one, else one made from the code. */
-  static KubernetesClientException error(KubernetesSerialization json, HttpResponse<String> response, String namespace, String name) {
+  static KubernetesClientException error(KubernetesSerialization json, HttpResponse<String> response, String verb, String namespace,
+      String name) {
     Status status = null;
     String body = response.body();
     if (body != null && body.startsWith("{")) {
@@ -110,7 +141,7 @@ public final class PodUpdates {
     if (status == null || status.getCode() == null) {
       status = new StatusBuilder().withCode(response.code()).withMessage(body == null || body.isBlank() ? response.message() : body).build();
     }
-    return new KubernetesClientException("update of pod " + namespace + "/" + name + " answered " + response.code() + ": "
+    return new KubernetesClientException(verb + " of pod " + namespace + "/" + name + " answered " + response.code() + ": "
         + status.getMessage(), response.code(), status);
   }
 }

@@ -12,7 +12,7 @@ public final class Bench {
   public static void main(String[] args) throws Exception {
     MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
     if (args.length == 0) {
-      System.err.println("usage: java -jar agentbox-bench.jar reconcile [--pools N] [--pods N] [--steady-seconds N] [--gateway-jar PATH]\n       java -jar agentbox-bench.jar claims [--claims N per row] [--gateway-jar PATH]");
+      System.err.println("usage: java -jar agentbox-bench.jar reconcile [--pools N] [--pods N] [--steady-seconds N] [--gateway-jar PATH]\n       java -jar agentbox-bench.jar claims [--claims N per row at concurrency 1 and 16, 4N at 64] [--gateway-jar PATH]");
       System.exit(2);
     }
     // A bench stopped with SIGTERM or Ctrl-C does not leave its gateway or peer processes running.

@@ -42,12 +42,10 @@ final class CasPeer {
       write(client, current, names, 8, 3000, "w", new ArrayList<>());
       for (int concurrency : levels) {
         List<Double> concurrent = java.util.Collections.synchronizedList(new ArrayList<>());
-        long self = ProcessHandle.current().pid();
-        ProcessCpu selfBefore = ProcessCpu.of(self);
-        ProcessCpu serverBefore = ProcessCpu.of(serverPid);
-        double rate = write(client, current, names, concurrency, updates, "n" + concurrency, concurrent);
-        double selfMicros = ProcessCpu.of(self).since(selfBefore).totalNanos() / 1e3 / updates;
-        double serverMicros = ProcessCpu.of(serverPid).since(serverBefore).totalNanos() / 1e3 / updates;
+        var m = ProcessCpu.during(serverPid, () -> write(client, current, names, concurrency, updates, "n" + concurrency, concurrent));
+        double rate = m.result();
+        double selfMicros = m.selfCpuNanos() / 1e3 / updates;
+        double serverMicros = m.cpuNanos() / 1e3 / updates;
         double[] c = concurrent.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         System.out.println(String.format(Locale.ROOT, "%d %.1f %.3f %.3f %.1f %.1f", concurrency, rate,
             c[(int) Math.ceil(0.5 * c.length) - 1], c[(int) Math.ceil(0.99 * c.length) - 1], selfMicros, serverMicros));

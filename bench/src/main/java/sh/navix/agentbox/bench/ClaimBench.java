@@ -57,7 +57,9 @@ final class ClaimBench {
     for (int c : levels) {
       writeAloneClaims += claimsAt(c, perRow) + claimsAt(c, perRow) / REHEARSAL_SHARE;
     }
-    writeAloneClaims += claimsAt(64, perRow) + claimsAt(64, perRow) / REHEARSAL_SHARE;
+    writeAloneClaims += claimsAt(64, perRow) + claimsAt(64, perRow) / REHEARSAL_SHARE; // the JDK client's row
+    // Those rows and the write alone's warm-up use up pods; the claim warm-up before the leader's
+    // rows is released, which leaves its share as slack.
     int poolSize = 2 * warmup + writeAloneClaims;
 
     Path work = Files.createTempDirectory("agentbox-claim-bench");

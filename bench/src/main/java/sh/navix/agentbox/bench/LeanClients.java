@@ -18,20 +18,27 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * HTTP clients that cost the machine little: {@code c} keep-alive connections driven from one
  * event loop, each sending its next request when its last was answered (a closed loop, as the
- * 64 client threads of {@link ClaimBench#run} do). On these two shared cores the JDK's
+ * 64 client threads of {@link ClaimBench#run(String, int, int, String)} do). On these two shared cores the JDK's
  * {@code HttpClient}, one thread per client, spent about as much CPU per create as the gateway
  * itself (400-500 µs, measured on 2026-12-06), which the gateway's clients, elsewhere in
  * production, do not take from it.
  */
 final class LeanClients implements AutoCloseable {
   private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
+  /** At most this many connections: the highest concurrency the bench uses. */
+  static final int MAX_CONNECTIONS = 64;
+  /** A request not answered within this long fails (and counts as failed) rather than stall its loop. */
+  static final long REQUEST_TIMEOUT_MILLIS = 30_000;
   private final String host;
   private final int port;
+  // One client for every row, so a row reuses the connections its rehearsal opened.
+  private final HttpClient http;
 
   LeanClients(String base) {
     URI u = URI.create(base);
     host = u.getHost();
     port = u.getPort();
+    http = vertx.createHttpClient(new HttpClientOptions().setTcpNoDelay(true), new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS));
   }
 
   /** {@code n} POSTs of {@code body} to {@code path} from {@code c} connections; non-201 answers and failed requests count as failed. */
@@ -66,36 +73,34 @@ final class LeanClients implements AutoCloseable {
    */
   private ClaimBench.Result send(HttpMethod method, java.util.function.IntFunction<String> path, String body, int expected, int n, int c,
       Buffer[] answers) throws Exception {
-    HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
-        new PoolOptions().setHttp1MaxSize(c));
-    try {
-      Buffer payload = body == null ? null : Buffer.buffer(body);
-      double[] millis = new double[n];
-      AtomicInteger next = new AtomicInteger();
-      AtomicInteger failed = new AtomicInteger();
-      Promise<Void> all = Promise.promise();
-      AtomicInteger running = new AtomicInteger(c);
-      long t0 = System.nanoTime();
-      vertx.runOnContext(v -> {
-        for (int k = 0; k < c; k++) {
-          loop(http, i -> {
-            RequestOptions request = new RequestOptions().setMethod(method).setHost(host).setPort(port).setURI(path.apply(i));
-            return payload == null ? request : request.putHeader("content-type", "application/json");
-          }, payload, expected, answers, next, n, millis, failed, () -> {
-            if (running.decrementAndGet() == 0) {
-              all.complete();
-            }
-          });
-        }
-      });
-      all.future().await(10, TimeUnit.MINUTES);
-      double seconds = (System.nanoTime() - t0) / 1e9;
-      double[] sorted = millis.clone();
-      Arrays.sort(sorted);
-      return new ClaimBench.Result(n - failed.get(), failed.get(), sorted, n / seconds);
-    } finally {
-      http.close().await(30, TimeUnit.SECONDS);
+    if (c > MAX_CONNECTIONS) {
+      throw new IllegalArgumentException("at most " + MAX_CONNECTIONS + " connections");
     }
+    Buffer payload = body == null ? null : Buffer.buffer(body);
+    double[] millis = new double[n];
+    AtomicInteger next = new AtomicInteger();
+    AtomicInteger failed = new AtomicInteger();
+    Promise<Void> all = Promise.promise();
+    AtomicInteger running = new AtomicInteger(c);
+    long t0 = System.nanoTime();
+    vertx.runOnContext(v -> {
+      for (int k = 0; k < c; k++) {
+        loop(http, i -> {
+          RequestOptions request = new RequestOptions().setMethod(method).setHost(host).setPort(port).setURI(path.apply(i))
+              .setIdleTimeout(REQUEST_TIMEOUT_MILLIS);
+          return payload == null ? request : request.putHeader("content-type", "application/json");
+        }, payload, expected, answers, next, n, millis, failed, () -> {
+          if (running.decrementAndGet() == 0) {
+            all.complete();
+          }
+        });
+      }
+    });
+    all.future().await(10, TimeUnit.MINUTES);
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    double[] sorted = millis.clone();
+    Arrays.sort(sorted);
+    return new ClaimBench.Result(n - failed.get(), failed.get(), sorted, n / seconds);
   }
 
   private static void loop(HttpClient http, java.util.function.IntFunction<RequestOptions> requests, Buffer payload, int expected,

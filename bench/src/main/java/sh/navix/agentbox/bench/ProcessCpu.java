@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
@@ -31,10 +30,8 @@ record ProcessCpu(long totalNanos, long jitNanos) {
             if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
               jit += ticks(task.resolve("stat"));
             }
-          } catch (NoSuchFileException gone) {
-            // a thread that ended meanwhile
           } catch (IOException gone) {
-            // the same, read halfway: "No such process"
+            // a thread that ended meanwhile (no such file, or "No such process" when it ended mid-read)
           }
         }
       }

@@ -279,9 +279,9 @@ final class ClaimBench {
     long self = ProcessHandle.current().pid();
     long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
     while (System.nanoTime() < deadline) {
-      long before = ProcessCpu.of(gatewayPid).totalNanos() + ProcessCpu.of(self).totalNanos();
+      long before = ProcessCpu.totalNanos(gatewayPid) + ProcessCpu.totalNanos(self);
       Thread.sleep(500);
-      long used = ProcessCpu.of(gatewayPid).totalNanos() + ProcessCpu.of(self).totalNanos() - before;
+      long used = ProcessCpu.totalNanos(gatewayPid) + ProcessCpu.totalNanos(self) - before;
       if (used < QUIET_PERCENT / 100 * 500_000_000L) {
         return;
       }

@@ -41,6 +41,15 @@ record ProcessCpu(long totalNanos, long jitNanos) {
     }
   }
 
+  /** All the CPU time {@code pid} has used so far, in nanoseconds, without the JIT's part (one file read); 0 without the process. */
+  static long totalNanos(long pid) {
+    try {
+      return ticks(Path.of("/proc", Long.toString(pid), "stat")) * 10_000_000L;
+    } catch (IOException gone) {
+      return 0;
+    }
+  }
+
   /** utime + stime of a /proc stat file, in clock ticks. */
   private static long ticks(Path stat) throws IOException {
     String s = Files.readString(stat);
@@ -53,17 +62,17 @@ record ProcessCpu(long totalNanos, long jitNanos) {
    * What {@code work} returned, the JIT's share of process {@code pid}'s CPU while it ran, and the
    * CPU time that process and this one used meanwhile.
    */
-  static <T> WithJit<T> during(long pid, java.util.concurrent.Callable<T> work) throws Exception {
+  static <T> Used<T> during(long pid, java.util.concurrent.Callable<T> work) throws Exception {
     long self = ProcessHandle.current().pid();
     ProcessCpu before = of(pid);
-    ProcessCpu selfBefore = of(self);
+    long selfBefore = totalNanos(self);
     T result = work.call();
     ProcessCpu used = of(pid).since(before);
-    return new WithJit<>(result, used.jitPercent(), used.totalNanos(), of(self).since(selfBefore).totalNanos());
+    return new Used<>(result, used.jitPercent(), used.totalNanos(), totalNanos(self) - selfBefore);
   }
 
   /** {@code cpuNanos}: what the measured process used; {@code selfCpuNanos}: what this JVM used meanwhile. */
-  record WithJit<T>(T result, double jitPercent, long cpuNanos, long selfCpuNanos) {}
+  record Used<T>(T result, double jitPercent, long cpuNanos, long selfCpuNanos) {}
 
   /** What was used between {@code earlier} and this. */
   ProcessCpu since(ProcessCpu earlier) {

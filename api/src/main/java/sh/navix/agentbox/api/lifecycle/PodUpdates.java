@@ -25,7 +25,8 @@ import java.util.function.UnaryOperator;
  * the result or the error comes back on the caller's Vert.x context. Claims use it so that a
  * burst of them is not capped by, and does not starve, the worker pool that other blocking work
  * shares. Errors are {@link KubernetesClientException}s with the HTTP code, as the blocking call
- * throws them, so {@link KubeErrors} reads both alike.
+ * throws them, so {@link KubeErrors} reads both alike. Reads of a pod ({@link #get}) go the same
+ * way, for writers whose cache has fallen behind.
  */
 public final class PodUpdates {
   private PodUpdates() {}
@@ -33,7 +34,7 @@ public final class PodUpdates {
   public static Future<Pod> update(Vertx vertx, KubernetesClient client, Pod pod) {
     KubernetesSerialization json = client.getKubernetesSerialization();
     return send(vertx, client, "update", pod.getMetadata().getNamespace(), pod.getMetadata().getName(),
-        b -> b.put("application/json", json.asJson(pod)), response -> decode(json, response, pod));
+        b -> b.put("application/json", json.asJson(pod)), false, response -> decode(json, response, pod));
   }
 
   /**
@@ -43,7 +44,7 @@ public final class PodUpdates {
    */
   public static Future<Optional<Pod>> get(Vertx vertx, KubernetesClient client, String namespace, String name) {
     KubernetesSerialization json = client.getKubernetesSerialization();
-    return send(vertx, client, "read", namespace, name, b -> b, response -> {
+    return send(vertx, client, "read", namespace, name, b -> b, true, response -> {
       if (response.code() == 404) {
         return Optional.empty();
       }
@@ -57,12 +58,13 @@ public final class PodUpdates {
 
   /**
    * One request about pod {@code namespace/name} on the client's own event loop; {@code answered}
-   * turns an answer that is a success or a 404 into the result, or into a Throwable to fail with.
-   * The outcome comes back on the caller's Vert.x context.
+   * turns a successful answer (and a 404 when {@code missingIsAnAnswer}) into the result, or into a
+   * Throwable to fail with; any other answer fails with the API server's Status. The outcome comes
+   * back on the caller's Vert.x context.
    */
   @SuppressWarnings("unchecked")
   private static <T> Future<T> send(Vertx vertx, KubernetesClient client, String verb, String namespace, String name,
-      UnaryOperator<HttpRequest.Builder> method, Function<HttpResponse<String>, Object> answered) {
+      UnaryOperator<HttpRequest.Builder> method, boolean missingIsAnAnswer, Function<HttpResponse<String>, Object> answered) {
     Context context = vertx.getOrCreateContext();
     try {
       HttpClient http = client.getHttpClient();
@@ -75,7 +77,7 @@ public final class PodUpdates {
         Object outcome;
         if (failure != null) {
           outcome = new KubernetesClientException(verb + " of pod " + namespace + "/" + name + " failed: " + failure.getMessage(), failure);
-        } else if (response.isSuccessful() || response.code() == 404 && verb.equals("read")) {
+        } else if (response.isSuccessful() || missingIsAnAnswer && response.code() == 404) {
           outcome = answered.apply(response);
         } else {
           outcome = error(client.getKubernetesSerialization(), response, verb, namespace, name);

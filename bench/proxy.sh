@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Built-in proxy vs direct-to-pod vs nginx (plain reverse proxy to the same pod), wrk at 64
-# keep-alive connections, all three in one run. Installs wrk and nginx from Debian if missing.
+# Built-in proxy vs direct-to-pod vs nginx (plain reverse proxy to the same pod) vs a Netty TCP
+# splice (the floor for a JVM proxy), wrk at 64 keep-alive connections, all in one run. Installs
+# wrk and nginx from Debian if missing.
 # usage: bench/proxy.sh [seconds per target]    (default 15)
-# ROUNDS (default 3): measured rounds at 64 connections, each direct, nginx, proxy in turn, so
-# that what else the machine does lands on all three alike; the summary is the median round.
+# ROUNDS (default 3): measured rounds at 64 connections, each direct, nginx, splice, proxy in turn,
+# so that what else the machine does lands on all alike; the summary is the median round.
 # GATEWAY_JAVA_OPTS adds JVM options to the gateway (e.g. a JFR recording for a profile);
 # GATEWAY_JAVA is the java command the gateway runs on (default: java on the PATH).
 set -euo pipefail
@@ -22,12 +23,14 @@ WORK=$(mktemp -d)
 java -jar bench/target/agentbox-bench.jar cluster --kubeconfig "$WORK/kubeconfig" > "$WORK/cluster.log" 2>&1 &
 CL=$!
 NGINX_PID=""
+SPLICE=""
 GW=""
 # The gateway stops first, while its API server is still there (it hands back its Lease), so a
 # rerun right after does not meet it still shutting down.
 cleanup() {
   set +e
   if [ -n "$NGINX_PID" ]; then kill "$NGINX_PID" 2>/dev/null; fi
+  if [ -n "$SPLICE" ]; then kill "$SPLICE" 2>/dev/null; fi
   if [ -n "$GW" ]; then kill "$GW" 2>/dev/null; wait "$GW" 2>/dev/null; fi
   kill "$CL" 2>/dev/null; wait "$CL" 2>/dev/null
   return 0
@@ -68,7 +71,13 @@ http {
 NGINX
 nginx -c "$WORK/nginx.conf" -g 'daemon off;' &
 NGINX_PID=$!
+# The floor for a proxy on the JVM: a Netty TCP splice to the same pod, no HTTP work at all
+# (bench/src/.../SpliceProcess.java), on the gateway's JVM and as many event loops.
+# shellcheck disable=SC2086
+"${GATEWAY_JAVA:-java}" -jar bench/target/agentbox-bench.jar splice --port 18095 --target "$IP:8080" > "$WORK/splice.log" 2>&1 &
+SPLICE=$!
 sleep 1
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:18095/health" && break; sleep 0.1; done
 # cpu_ticks PID...: CPU time (user + system, all threads) the processes have used, in clock ticks
 cpu_ticks() {
   local t=0 p
@@ -117,6 +126,7 @@ NGINX_PIDS="$NGINX_PID $(pgrep -P "$NGINX_PID" | xargs)"
 targets() {
   run "$1" "direct to pod" "http://$IP:8080/health" "$2" "$3" ""
   run "$1" "nginx → pod" "http://127.0.0.1:18090/health" "$2" "$3" "$NGINX_PIDS"
+  run "$1" "Netty splice → pod (floor)" "http://127.0.0.1:18095/health" "$2" "$3" "$SPLICE"
   run "$1" "built-in proxy → pod" "http://127.0.0.1:18081/health" "$2" "$3" "$GW" "$HOSTNAME_FORM"
 }
 HEADER="| round | target | requests/s | p50 ms | p99 ms | hop CPU µs/request | non-2xx |
@@ -139,14 +149,19 @@ import statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 def get(conns, name):
     return {r[1]: (float(r[3]), float(r[6])) for r in rows if r[0] == conns and r[2] == name}
-nginx, proxy = get("64", "nginx → pod"), get("64", "built-in proxy → pod")
-rate = [proxy[k][0] / nginx[k][0] for k in sorted(nginx)]
-cpu = [proxy[k][1] / nginx[k][1] for k in sorted(nginx) if nginx[k][1] > 0]
-print(f"64 connections, median of {len(rate)} rounds: built-in proxy requests/s = {100 * statistics.median(rate):.0f} % of nginx's "
-      f"(rounds: {', '.join(f'{100 * x:.0f} %' for x in rate)}); CPU per request = {100 * statistics.median(cpu):.0f} % of nginx's")
+nginx, proxy, splice = get("64", "nginx → pod"), get("64", "built-in proxy → pod"), get("64", "Netty splice → pod (floor)")
+def ratios(a, b, i):
+    return [a[k][i] / b[k][i] for k in sorted(b) if b[k][i] > 0]
+def summary(name, a, b):
+    rate, cpu = ratios(a, b, 0), ratios(a, b, 1)
+    return (f"{name} requests/s = {100 * statistics.median(rate):.0f} % of nginx's (rounds: {', '.join(f'{100 * x:.0f} %' for x in rate)}); "
+            f"CPU per request = {100 * statistics.median(cpu):.0f} % of nginx's")
+print(f"64 connections, median of {len(nginx)} rounds: {summary('built-in proxy', proxy, nginx)}")
+print(f"  the floor, same rounds: {summary('Netty splice', splice, nginx)}; "
+      f"the built-in proxy's CPU per request = {100 * statistics.median(ratios(proxy, splice, 1)):.0f} % of the splice's")
 one = {r[2]: (float(r[4]), float(r[5])) for r in rows if r[0] == "1"}
-dd, nn, pp = one["direct to pod"], one["nginx → pod"], one["built-in proxy → pod"]
+dd, nn, ss, pp = one["direct to pod"], one["nginx → pod"], one["Netty splice → pod (floor)"], one["built-in proxy → pod"]
 print(f"1 connection, added over direct (p50 / p99 ms): nginx {nn[0] - dd[0]:+.3f} / {nn[1] - dd[1]:+.3f}, "
-      f"built-in proxy {pp[0] - dd[0]:+.3f} / {pp[1] - dd[1]:+.3f}")
+      f"Netty splice {ss[0] - dd[0]:+.3f} / {ss[1] - dd[1]:+.3f}, built-in proxy {pp[0] - dd[0]:+.3f} / {pp[1] - dd[1]:+.3f}")
 PY
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(java -version 2>&1 | head -1), gateway on $("${GATEWAY_JAVA:-java}" -version 2>&1 | head -1); $(nginx -v 2>&1); $(date -u +%F)"

@@ -23,6 +23,7 @@ public final class Bench {
       case "claims" -> ClaimBench.run(rest);
       case "extproc" -> ExtProcBench.run(rest);
       case "cluster" -> ClusterProcess.run(rest);
+      case "splice" -> SpliceProcess.run(rest);
       default -> {
         System.err.println("unknown benchmark " + args[0]);
         System.exit(2);

@@ -19,7 +19,8 @@ import java.util.concurrent.locks.ReadWriteLock;
  * instead of by matching every object the server holds. fabric8 finds an object by testing each
  * stored attribute set against the request's, so each such request cost time in proportion to
  * the objects held: with a few thousand pods that match was half of the server's time, and the
- * server has one thread. Lists, watches and deletes still match every object, as before.
+ * server has one thread. A DELETE of one named object is handed only the entries of that name
+ * (see {@link #handleDelete}). Lists, watches and collection deletes still match every object.
  *
  * <p>The answers are the same as fabric8's own: the candidates the index gives are tested with
  * fabric8's own {@code AttributeSet.matches}, in store order, and when the query does not name a
@@ -76,6 +77,21 @@ final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
       readLock.unlock();
     }
     return super.handleGet(path); // the query names no single object the index can tell
+  }
+
+  /**
+   * fabric8 deletes by copying every entry of the store and matching each against the request's
+   * attributes; for a delete of one named object it is handed only the entries of that name, so
+   * it finds, deletes and answers exactly as before (with finalizers and watch events), in time
+   * that does not grow with the objects held.
+   */
+  @Override
+  public MockResponse handleDelete(String path) {
+    AttributeSet query = attributeExtractor.fromPath(path);
+    if (!query.containsKey(KubernetesAttributesExtractor.NAME)) {
+      return super.handleDelete(path); // a collection delete matches every object, as before
+    }
+    return store.narrowedTo(query, () -> super.handleDelete(path));
   }
 
   private Map.Entry<AttributeSet, String> firstMatch(List<AttributeSet> keys, AttributeSet query) {

@@ -5,6 +5,7 @@ import io.fabric8.mockwebserver.crud.Attribute;
 import io.fabric8.mockwebserver.crud.AttributeSet;
 import io.fabric8.mockwebserver.crud.AttributeType;
 import io.fabric8.mockwebserver.crud.Value;
+import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -14,6 +15,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * The mock API server's object store (attribute set → JSON, in insertion order, as fabric8 keeps
@@ -35,6 +37,8 @@ final class NameIndexedStore implements Map<AttributeSet, String> {
   private final Map<String, List<AttributeSet>> byName = new HashMap<>();
   /** Keys whose name could match more than one name (a wildcard, no single plain value): rare; they turn the index off. */
   private final Set<AttributeSet> unindexable = new LinkedHashSet<>();
+  /** The query a thread's {@link #entrySet} is narrowed to (see {@link #narrowedTo}), if any. */
+  private final ThreadLocal<AttributeSet> narrowed = new ThreadLocal<>();
 
   /**
    * The keys that can match {@code query}, in store order, or null when the index cannot tell
@@ -154,8 +158,35 @@ final class NameIndexedStore implements Map<AttributeSet, String> {
     return Collections.unmodifiableCollection(objects.values());
   }
 
+  /**
+   * Runs {@code action} with this thread's {@link #entrySet} narrowed to the entries that can
+   * match {@code query} (its candidates, in store order): for fabric8 code that finds objects by
+   * copying every entry and matching each, such as its delete. Everything else reads and writes
+   * the whole store as usual. When the index cannot tell (the query names no single object) the
+   * view is not narrowed.
+   */
+  <T> T narrowedTo(AttributeSet query, Supplier<T> action) {
+    narrowed.set(query);
+    try {
+      return action.get();
+    } finally {
+      narrowed.remove();
+    }
+  }
+
   @Override
   public Set<Entry<AttributeSet, String>> entrySet() {
+    AttributeSet query = narrowed.get();
+    if (query != null) {
+      synchronized (this) {
+        List<AttributeSet> keys = candidates(query);
+        if (keys != null) {
+          Set<Entry<AttributeSet, String>> entries = new LinkedHashSet<>();
+          keys.forEach(k -> entries.add(new AbstractMap.SimpleImmutableEntry<>(k, objects.get(k))));
+          return Collections.unmodifiableSet(entries);
+        }
+      }
+    }
     return Collections.unmodifiableSet(objects.entrySet());
   }
 

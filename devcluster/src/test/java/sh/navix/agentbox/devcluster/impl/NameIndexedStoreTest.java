@@ -6,6 +6,7 @@ import io.fabric8.mockwebserver.crud.Attribute;
 import io.fabric8.mockwebserver.crud.AttributeSet;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -48,6 +49,27 @@ class NameIndexedStoreTest {
     assertThat(store.candidates(new AttributeSet(new Attribute("name", "a")))).isNull();
     store.remove(wildcard);
     assertThat(store.candidates(new AttributeSet(new Attribute("name", "a")))).hasSize(1);
+  }
+
+  /** What a delete of one named object sees (fabric8 copies the entry set and matches each entry): only that name's entries, none it would miss. */
+  @Test
+  void aViewNarrowedToANamedQueryHoldsEveryEntryItMatchesAndNoOtherName() {
+    Random random = new Random(7);
+    NameIndexedStore store = new NameIndexedStore();
+    for (int step = 0; step < 2_000; step++) {
+      store.put(key(random), "object " + step);
+      AttributeSet query = query(random);
+      List<Map.Entry<AttributeSet, String>> narrowed = store.narrowedTo(query, () -> new ArrayList<>(store.entrySet()));
+      String name = query.getAttribute("name").getValues().get(0).toString();
+      assertThat(narrowed).as("step %d, query %s", step, query)
+          .allSatisfy(e -> assertThat(e.getKey().getAttribute("name").getValues().get(0).toString()).isEqualTo(name));
+      assertThat(narrowed.stream().filter(e -> e.getKey().matches(query)).map(e -> Map.entry(e.getKey(), e.getValue())).toList())
+          .as("step %d, query %s", step, query)
+          .isEqualTo(store.entrySet().stream().filter(e -> e.getKey().matches(query)).map(e -> Map.entry(e.getKey(), e.getValue())).toList());
+    }
+    assertThat(store.entrySet()).as("outside the narrowing, the whole store").hasSize(store.size());
+    AttributeSet unnamed = new AttributeSet(new Attribute("plural", "pods"));
+    assertThat(store.narrowedTo(unnamed, () -> store.entrySet().size())).as("a query naming no object is not narrowed").isEqualTo(store.size());
   }
 
   private static AttributeSet key(Random random) {

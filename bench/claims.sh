@@ -13,5 +13,10 @@ mvn -B -q -DskipTests package
 # GATEWAY_JAVA_OPTS replaces the choice, e.g. GATEWAY_JAVA_OPTS=-XX:+UseG1GC).
 export GATEWAY_JAVA_OPTS="${GATEWAY_JAVA_OPTS:--XX:+UseShenandoahGC}"
 # BENCH_JAVA_OPTS replaces the bench JVM's own options.
+# BENCH_CPUS and GATEWAY_CPUS (taskset -c lists, e.g. BENCH_CPUS=1 GATEWAY_CPUS=0) give the bench's
+# JVM (API server, simulated node, clients) and the gateway (and the peer's client, in its place)
+# CPUs of their own instead of sharing all of them.
+PIN=()
+[ -n "${BENCH_CPUS:-}" ] && PIN=(taskset -c "$BENCH_CPUS")
 # shellcheck disable=SC2086
-java ${BENCH_JAVA_OPTS:--XX:+UseZGC -Xmx8g} -jar bench/target/agentbox-bench.jar claims --claims "${1:-1000}" --warmup-cycles "${CLAIMS_WARMUP_CYCLES:-3000}" --warmup-max-cycles "${CLAIMS_WARMUP_MAX_CYCLES:-30000}" --gateway-jar gateway/target/agentbox-gateway.jar
+"${PIN[@]}" java ${BENCH_JAVA_OPTS:--XX:+UseZGC -Xmx8g} -jar bench/target/agentbox-bench.jar claims --claims "${1:-1000}" --warmup-cycles "${CLAIMS_WARMUP_CYCLES:-3000}" --warmup-max-cycles "${CLAIMS_WARMUP_MAX_CYCLES:-30000}" --gateway-jar gateway/target/agentbox-gateway.jar

@@ -458,11 +458,11 @@ final class ClaimBench {
         .filter(ReconcileBench::ready).count() == pods);
     // Measured from a separate JVM, as the gateway's writes are: same client library, same
     // loopback hop, same process boundary.
-    Process peer = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+    Process peer = new ProcessBuilder(GatewayProcess.pinned(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", Path.of(ClaimBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString(),
         CasPeer.class.getName(), kubeconfig.toString(),
         String.join(",", Arrays.stream(levels).mapToObj(Integer::toString).toList()), Integer.toString(updates),
-        Long.toString(ProcessHandle.current().pid())))
+        Long.toString(ProcessHandle.current().pid()))))
         .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     String out = new String(peer.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
     if (peer.waitFor() != 0) {

@@ -25,11 +25,25 @@ record GatewayProcess(Process process, String base) implements AutoCloseable {
       command.addAll(List.of(opts.split("\\s+")));
     }
     command.addAll(List.of("-jar", jar.toString(), "--host", "127.0.0.1", "--api-port", Integer.toString(port), "--home", work.resolve("home").toString()));
-    ProcessBuilder pb = new ProcessBuilder(command)
+    ProcessBuilder pb = new ProcessBuilder(pinned(command))
         .redirectErrorStream(true).redirectOutput(work.resolve("gateway.log").toFile());
     pb.environment().put("KUBECONFIG", kubeconfig.toString());
     pb.environment().put("AGENTBOX_LOG_LEVEL", "WARN");
     return new GatewayProcess(pb.start(), "http://127.0.0.1:" + port);
+  }
+
+  /**
+   * The command, run on the CPUs in {@code GATEWAY_CPUS} (a {@code taskset -c} list) when set: the
+   * gateway, and the claims bench's peer client, which plays its part. Unset, the OS places them.
+   */
+  static List<String> pinned(List<String> command) {
+    String cpus = System.getenv().getOrDefault("GATEWAY_CPUS", "").trim();
+    if (cpus.isEmpty()) {
+      return command;
+    }
+    List<String> pinned = new ArrayList<>(List.of("taskset", "-c", cpus));
+    pinned.addAll(command);
+    return pinned;
   }
 
   /** Stops it as Kubernetes would: SIGTERM, then wait. */

@@ -87,11 +87,8 @@ final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
    */
   @Override
   public MockResponse handleDelete(String path) {
-    AttributeSet query = attributeExtractor.fromPath(path);
-    if (!query.containsKey(KubernetesAttributesExtractor.NAME)) {
-      return super.handleDelete(path); // a collection delete matches every object, as before
-    }
-    return store.narrowedTo(query, () -> super.handleDelete(path));
+    // A collection delete names no single object: the store does not narrow its view for it.
+    return store.narrowedTo(attributeExtractor.fromPath(path), () -> super.handleDelete(path));
   }
 
   private Map.Entry<AttributeSet, String> firstMatch(List<AttributeSet> keys, AttributeSet query) {

@@ -73,7 +73,6 @@ nginx -c "$WORK/nginx.conf" -g 'daemon off;' &
 NGINX_PID=$!
 # The floor for a proxy on the JVM: a Netty TCP splice to the same pod, no HTTP work at all
 # (bench/src/.../SpliceProcess.java), on the gateway's JVM and as many event loops.
-# shellcheck disable=SC2086
 "${GATEWAY_JAVA:-java}" -jar bench/target/agentbox-bench.jar splice --port 18095 --target "$IP:8080" > "$WORK/splice.log" 2>&1 &
 SPLICE=$!
 sleep 1

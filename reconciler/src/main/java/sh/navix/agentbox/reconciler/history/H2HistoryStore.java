@@ -99,6 +99,14 @@ public final class H2HistoryStore implements HistoryStore {
 
   static final int SCHEMA_VERSION = MIGRATIONS.size();
 
+  /**
+   * Record bodies up to this size are kept in their row. H2 otherwise moves every CLOB over 256
+   * bytes (nearly every record) to its separate LOB storage, whose cleanup thread spins on each
+   * write: under a burst of releases it took most of a core from the claims it shared the machine
+   * with. The setting is kept in the database file; bodies stored before stay readable where they are.
+   */
+  static final int INPLACE_BODY_BYTES = 1 << 20;
+
   /** Database files (absolute, without {@code .mv.db}) open in this JVM. */
   private static final Set<Path> OPEN_FILES = ConcurrentHashMap.newKeySet();
 
@@ -206,6 +214,9 @@ public final class H2HistoryStore implements HistoryStore {
     }
     try {
       migrate(conn, db);
+      try (Statement st = conn.createStatement()) {
+        st.execute("SET MAX_LENGTH_INPLACE_LOB " + INPLACE_BODY_BYTES);
+      }
       return conn;
     } catch (Exception e) {
       try {

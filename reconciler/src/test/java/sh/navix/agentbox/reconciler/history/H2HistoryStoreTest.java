@@ -269,6 +269,29 @@ class H2HistoryStoreTest {
     store = open(Duration.ZERO);
   }
 
+  /** A record's body stays in its row (not in H2's separate LOB storage), a large one included. */
+  @Test
+  void recordBodiesAreKeptInTheirRows() throws Exception {
+    store = open(Duration.ZERO);
+    Sandbox s = sandbox("sb-big", "ns", "p", SandboxStatus.COMPLETED, "t", "u", null);
+    Sandbox big = new Sandbox(
+        s.sandboxId(), s.namespace(), s.team(), s.user(), s.poolName(), s.podName(), Map.of("notes", "n".repeat(200_000)), s.status(),
+        s.containerImages(), s.nodeName(), s.containerId(), s.cpu(), s.memory(), s.claimedAt(), s.startedAt(),
+        s.terminatedAt(), s.recycledAt(), s.durationSeconds(), s.endpoints(), s.statusDetail(), s.failureReason(), s.exitCode(),
+        s.failureMessage());
+    assertThat(await(store.record(big))).isTrue();
+    assertThat(await(store.record(big))).as("a second record of the same sandbox").isFalse();
+    assertThat(await(store.get("sb-big")).orElseThrow().metadata()).containsEntry("notes", "n".repeat(200_000));
+    await(store.close());
+    store = null;
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:h2:file:" + file(), "sa", "");
+        java.sql.ResultSet r = c.createStatement().executeQuery(
+            "SELECT SETTING_VALUE FROM INFORMATION_SCHEMA.SETTINGS WHERE SETTING_NAME = 'MAX_LENGTH_INPLACE_LOB'")) {
+      assertThat(r.next()).as("the in-place LOB limit is set").isTrue();
+      assertThat(Integer.parseInt(r.getString(1))).isGreaterThanOrEqualTo(256 * 1024);
+    }
+  }
+
   @Test
   void invalidRecordsAreRejected() throws Exception {
     store = open(Duration.ZERO);

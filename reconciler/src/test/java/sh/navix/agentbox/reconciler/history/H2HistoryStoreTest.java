@@ -273,12 +273,7 @@ class H2HistoryStoreTest {
   @Test
   void recordBodiesAreKeptInTheirRows() throws Exception {
     store = open(Duration.ZERO);
-    Sandbox s = sandbox("sb-big", "ns", "p", SandboxStatus.COMPLETED, "t", "u", null);
-    Sandbox big = new Sandbox(
-        s.sandboxId(), s.namespace(), s.team(), s.user(), s.poolName(), s.podName(), Map.of("notes", "n".repeat(200_000)), s.status(),
-        s.containerImages(), s.nodeName(), s.containerId(), s.cpu(), s.memory(), s.claimedAt(), s.startedAt(),
-        s.terminatedAt(), s.recycledAt(), s.durationSeconds(), s.endpoints(), s.statusDetail(), s.failureReason(), s.exitCode(),
-        s.failureMessage());
+    Sandbox big = sandbox("sb-big", "ns", "p", SandboxStatus.COMPLETED, "t", "u", null, Map.of("notes", "n".repeat(200_000)));
     assertThat(await(store.record(big))).isTrue();
     assertThat(await(store.record(big))).as("a second record of the same sandbox").isFalse();
     assertThat(await(store.get("sb-big")).orElseThrow().metadata()).containsEntry("notes", "n".repeat(200_000));
@@ -334,8 +329,13 @@ class H2HistoryStoreTest {
 
   private static Sandbox sandbox(
       String id, String namespace, String pool, String status, String team, String user, String terminatedAt) {
+    return sandbox(id, namespace, pool, status, team, user, terminatedAt, Map.of("k", "v"));
+  }
+
+  private static Sandbox sandbox(
+      String id, String namespace, String pool, String status, String team, String user, String terminatedAt, Map<String, String> metadata) {
     return new Sandbox(
-        id, namespace, team, user, pool, pool + "-pod-" + id, Map.of("k", "v"), status,
+        id, namespace, team, user, pool, pool + "-pod-" + id, metadata, status,
         Map.of("main", "img:1"), "node-1", "containerd://" + id, "1", "512Mi", "2025-03-01T00:00:00Z",
         "2025-03-01T00:00:01Z", terminatedAt, null, 42L, null, null, null,
         SandboxStatus.FAILED.equals(status) ? 1 : null, null);

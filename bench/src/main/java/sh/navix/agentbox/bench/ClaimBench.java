@@ -255,6 +255,9 @@ final class ClaimBench {
     double lost = conflicts(base);
     var m = ProcessCpu.during(gateway.process().pid(), () -> claims.send(n, created));
     Result r = m.result();
+    if (lean != null) {
+      ReconcileBench.log("%s at %d: claims at or over p99 (%.1f ms) were in flight %s", label, c, r.pct(99), lean.slowest());
+    }
     if (release) {
       int notReleased = lean.release(created, 16);
       if (notReleased > 0) {

@@ -11,7 +11,9 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import java.net.URI;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -33,6 +35,7 @@ final class LeanClients implements AutoCloseable {
   private final int port;
   // One client for every row, so a row reuses the connections its rehearsal opened.
   private final HttpClient http;
+  private volatile String slowest = "none";
 
   LeanClients(String base) {
     URI u = URI.create(base);
@@ -78,18 +81,20 @@ final class LeanClients implements AutoCloseable {
     }
     Buffer payload = body == null ? null : Buffer.buffer(body);
     double[] millis = new double[n];
+    long[] starts = new long[n];
     AtomicInteger next = new AtomicInteger();
     AtomicInteger failed = new AtomicInteger();
     Promise<Void> all = Promise.promise();
     AtomicInteger running = new AtomicInteger(c);
     long t0 = System.nanoTime();
+    long wall0 = System.currentTimeMillis();
     vertx.runOnContext(v -> {
       for (int k = 0; k < c; k++) {
         loop(http, i -> {
           RequestOptions request = new RequestOptions().setMethod(method).setHost(host).setPort(port).setURI(path.apply(i))
               .setIdleTimeout(REQUEST_TIMEOUT_MILLIS);
           return payload == null ? request : request.putHeader("content-type", "application/json");
-        }, payload, expected, answers, next, n, millis, failed, () -> {
+        }, payload, expected, answers, next, n, millis, starts, failed, () -> {
           if (running.decrementAndGet() == 0) {
             all.complete();
           }
@@ -100,17 +105,19 @@ final class LeanClients implements AutoCloseable {
     double seconds = (System.nanoTime() - t0) / 1e9;
     double[] sorted = millis.clone();
     Arrays.sort(sorted);
+    slowest = slowWindows(starts, millis, sorted, t0, wall0);
     return new ClaimBench.Result(n - failed.get(), failed.get(), sorted, n / seconds);
   }
 
   private static void loop(HttpClient http, java.util.function.IntFunction<RequestOptions> requests, Buffer payload, int expected,
-      Buffer[] answers, AtomicInteger next, int n, double[] millis, AtomicInteger failed, Runnable finished) {
+      Buffer[] answers, AtomicInteger next, int n, double[] millis, long[] starts, AtomicInteger failed, Runnable finished) {
     int i = next.getAndIncrement();
     if (i >= n) {
       finished.run();
       return;
     }
     long s = System.nanoTime();
+    starts[i] = s;
     RequestOptions request = requests.apply(i);
     http.request(request)
         .compose(req -> payload == null ? req.send() : req.send(payload))
@@ -133,8 +140,49 @@ final class LeanClients implements AutoCloseable {
           if (!ar.result()) {
             failed.incrementAndGet();
           }
-          loop(http, requests, payload, expected, answers, next, n, millis, failed, finished);
+          loop(http, requests, payload, expected, answers, next, n, millis, starts, failed, finished);
         });
+  }
+
+  /** Where the last batch's slowest requests were: see {@link #slowWindows}. */
+  String slowest() {
+    return slowest;
+  }
+
+  /** Windows shown at most by {@link #slowWindows}. */
+  static final int SLOW_WINDOWS = 4;
+
+  /**
+   * When the requests at or over the batch's p99 were in flight, as wall-clock windows (UTC,
+   * overlapping requests merged; the longest windows first): one stall of the machine shows as one
+   * window holding many requests, to be matched against GC logs or a profile of the same minute.
+   */
+  static String slowWindows(long[] starts, double[] millis, double[] sorted, long t0, long wall0) {
+    if (sorted.length == 0) {
+      return "none";
+    }
+    double p99 = sorted[Math.max(0, (int) Math.ceil(0.99 * sorted.length) - 1)];
+    Integer[] slow = java.util.stream.IntStream.range(0, millis.length).filter(i -> millis[i] >= p99).boxed()
+        .sorted(java.util.Comparator.comparingLong(i -> starts[i])).toArray(Integer[]::new);
+    List<long[]> windows = new ArrayList<>(); // from, to (ns), requests, longest (µs)
+    for (int i : slow) {
+      long from = starts[i];
+      long to = from + (long) (millis[i] * 1e6);
+      long[] w = windows.isEmpty() ? null : windows.get(windows.size() - 1);
+      if (w != null && from <= w[1]) {
+        w[1] = Math.max(w[1], to);
+        w[2]++;
+        w[3] = Math.max(w[3], (long) (millis[i] * 1e3));
+      } else {
+        windows.add(new long[] {from, to, 1, (long) (millis[i] * 1e3)});
+      }
+    }
+    var clock = java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss.SSS").withZone(java.time.ZoneOffset.UTC);
+    return windows.stream().sorted((a, b) -> Long.compare(b[1] - b[0], a[1] - a[0])).limit(SLOW_WINDOWS)
+        .map(w -> String.format(java.util.Locale.ROOT, "%s-%s (%d requests, longest %.1f ms)",
+            clock.format(java.time.Instant.ofEpochMilli(wall0 + (w[0] - t0) / 1_000_000)),
+            clock.format(java.time.Instant.ofEpochMilli(wall0 + (w[1] - t0) / 1_000_000)), w[2], w[3] / 1e3))
+        .collect(java.util.stream.Collectors.joining(", ")) + (windows.size() > SLOW_WINDOWS ? ", and " + (windows.size() - SLOW_WINDOWS) + " more" : "");
   }
 
   @Override

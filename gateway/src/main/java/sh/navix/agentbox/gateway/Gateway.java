@@ -189,6 +189,7 @@ public final class Gateway {
     o.identity = options.identity != null ? options.identity
         : (System.getenv().getOrDefault("HOSTNAME", "agentbox") + "-" + java.util.UUID.randomUUID().toString().substring(0, 6));
     o.scaleDownProtection = options.scaleDownProtection;
+    o.maxWritesInFlight = options.maxReconcileWrites;
     return o;
   }
 

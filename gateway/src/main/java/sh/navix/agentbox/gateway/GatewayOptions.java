@@ -31,6 +31,7 @@ public final class GatewayOptions {
           new Setting("--scale-down-protection", "AGENTBOX_SCALE_DOWN_PROTECTION", "how long an idle pod marked for scale-down stays claimable, e.g. 10s (default 10s)"),
           new Setting("--history-retention", "AGENTBOX_HISTORY_RETENTION", "how long sandbox history records are kept, e.g. 720h; 0 keeps them forever (default 720h)"),
           new Setting("--max-claim-wait", "AGENTBOX_MAX_CLAIM_WAIT", "longest a create waits for an idle pod (caps waitTimeoutSeconds; default 300s)"),
+          new Setting("--max-reconcile-writes", "AGENTBOX_MAX_RECONCILE_WRITES", "most reconciler writes in flight at the API server at once; more wait their turn (default 32)"),
           new Setting("--proxy-idle-timeout", "AGENTBOX_PROXY_IDLE_TIMEOUT", "built-in proxy: a client connection with no request in progress is closed after this long; 0 never (default 75s)"),
           new Setting("--proxy-pod-keepalive", "AGENTBOX_PROXY_POD_KEEPALIVE", "built-in proxy: longest a pod connection waits idle for reuse; keep it below the pods' own keep-alive timeout (default 4s)"),
           new Setting("--sandbox-domain", "AGENTBOX_SANDBOX_DOMAIN", "domain of sandbox host names <port>-<id>.<domain> (default sandbox.localhost)"),
@@ -53,6 +54,8 @@ public final class GatewayOptions {
   /** Null: $HOSTNAME (the pod name in Kubernetes) plus a random suffix. */
   public String identity;
   public Duration scaleDownProtection = Duration.ofSeconds(10);
+  /** Most reconciler writes in flight at once (see ReconcilerOptions.maxWritesInFlight). */
+  public int maxReconcileWrites = 32;
   public Duration historyRetention = Duration.ofDays(30);
   /** How long a create waits in the queue by default, and at most. */
   public Duration defaultClaimWait = Duration.ofSeconds(30);
@@ -125,6 +128,7 @@ public final class GatewayOptions {
         case "--scale-down-protection" -> scaleDownProtection = sh.navix.agentbox.api.GoDuration.parse(v);
         case "--history-retention" -> historyRetention = sh.navix.agentbox.api.GoDuration.parse(v);
         case "--max-claim-wait" -> maxClaimWait = sh.navix.agentbox.api.GoDuration.parse(v);
+        case "--max-reconcile-writes" -> maxReconcileWrites = positive(v);
         case "--proxy-idle-timeout" -> proxyIdleTimeout = sh.navix.agentbox.api.GoDuration.parse(v);
         case "--proxy-pod-keepalive" -> proxyPodKeepAlive = sh.navix.agentbox.api.GoDuration.parse(v);
         case "--sandbox-domain" -> sandboxDomain = v;
@@ -138,17 +142,28 @@ public final class GatewayOptions {
     }
   }
 
-  private static int port(String v) {
-    int p;
-    try {
-      p = Integer.parseInt(v);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("not a port number");
+  private static int positive(String v) {
+    int n = number(v, "not a whole number");
+    if (n < 1) {
+      throw new IllegalArgumentException("must be at least 1");
     }
+    return n;
+  }
+
+  private static int port(String v) {
+    int p = number(v, "not a port number");
     if (p < 0 || p > 65535) {
       throw new IllegalArgumentException("port out of range 0-65535");
     }
     return p;
+  }
+
+  private static int number(String v, String otherwise) {
+    try {
+      return Integer.parseInt(v);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(otherwise);
+    }
   }
 
   /** The embedded history database ({@code .mv.db} is appended by H2). */

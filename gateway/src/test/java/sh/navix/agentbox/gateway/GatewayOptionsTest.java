@@ -69,10 +69,11 @@ class GatewayOptionsTest {
     assertThat(d.scaleDownProtection).isEqualTo(Duration.ofSeconds(10));
     assertThat(d.maxClaimWait).isEqualTo(Duration.ofMinutes(5));
     assertThat(d.sandboxDomain).isEqualTo("sandbox.localhost");
+    assertThat(d.maxReconcileWrites).isEqualTo(32);
     assertThat(d.historyFile()).isEqualTo(d.home.resolve("history/sandboxes"));
 
     GatewayOptions o = GatewayOptions.parse(List.of("--history-retention", "0", "--scale-down-protection=30s", "--identity", "gw-a",
-        "--kubeconfig", "/etc/k/config", "--max-claim-wait", "90s", "--sandbox-domain", "sbx.example.com"),
+        "--kubeconfig", "/etc/k/config", "--max-claim-wait", "90s", "--sandbox-domain", "sbx.example.com", "--max-reconcile-writes=8"),
         Map.of("POD_NAMESPACE", "agentbox"));
     assertThat(o.leaseNamespace).as("the pod's own namespace by default").isEqualTo("agentbox");
     assertThat(o.historyRetention).isZero();
@@ -81,7 +82,12 @@ class GatewayOptionsTest {
     assertThat(o.kubeconfig).isEqualTo(Path.of("/etc/k/config"));
     assertThat(o.maxClaimWait).isEqualTo(Duration.ofSeconds(90));
     assertThat(o.sandboxDomain).isEqualTo("sbx.example.com");
+    assertThat(o.maxReconcileWrites).isEqualTo(8);
     assertThatThrownBy(() -> GatewayOptions.parse(List.of("--history-retention", "a month"), Map.of()))
         .hasMessageContaining("--history-retention");
+    assertThatThrownBy(() -> GatewayOptions.parse(List.of("--max-reconcile-writes", "0"), Map.of()))
+        .hasMessageContaining("--max-reconcile-writes").hasMessageContaining("at least 1");
+    assertThatThrownBy(() -> GatewayOptions.parse(List.of(), Map.of("AGENTBOX_MAX_RECONCILE_WRITES", "many")))
+        .hasMessageContaining("AGENTBOX_MAX_RECONCILE_WRITES").hasMessageContaining("not a whole number");
   }
 }

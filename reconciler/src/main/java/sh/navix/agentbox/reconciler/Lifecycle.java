@@ -82,6 +82,19 @@ public final class Lifecycle {
    * would reset its container. Releasing a pod that is already stopping is a no-op.
    */
   public Future<Pod> release(Pod p, SandboxStopReason reason, String failureReason, String failureMessage) {
+    return release(p, reason, failureReason, failureMessage, false);
+  }
+
+  /**
+   * {@link #release(Pod, SandboxStopReason, String, String)} for a request that waits on it (a
+   * DELETE, a create given up): its write does not queue behind the reconcilers' (see
+   * {@link PodWriter#updateForCaller}).
+   */
+  public Future<Pod> releaseForCaller(Pod p, SandboxStopReason reason, String failureReason, String failureMessage) {
+    return release(p, reason, failureReason, failureMessage, true);
+  }
+
+  private Future<Pod> release(Pod p, SandboxStopReason reason, String failureReason, String failureMessage, boolean callerWaits) {
     SandboxPhase phase = Pods.phase(p).orElse(null);
     if (phase != SandboxPhase.STARTING && phase != SandboxPhase.RUNNING) {
       return Future.succeededFuture(p);
@@ -94,7 +107,7 @@ public final class Lifecycle {
         ? PodTransitions.release(p, effective, failureReason, failureMessage, idle, pool.map(WarmPods::templateImages).orElse(Map.of()),
             clock.instant())
         : PodTransitions.markStopped(p, effective, failureReason, failureMessage, clock.instant());
-    return writer.update(released).onSuccess(x -> {
+    return (callerWaits ? writer.updateForCaller(released) : writer.update(released)).onSuccess(x -> {
       transition(phase, SandboxPhase.STOPPING.wire());
       LOG.info("sandbox {} on pod {}/{} released ({}{})", Pods.sandboxId(p), Pods.namespace(p), Pods.name(p), effective,
           failureReason == null ? "" : ", " + failureReason);

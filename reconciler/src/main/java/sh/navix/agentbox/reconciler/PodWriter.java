@@ -3,6 +3,7 @@ package sh.navix.agentbox.reconciler;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -15,16 +16,30 @@ import sh.navix.agentbox.api.lifecycle.PodUpdates;
  * see {@link PodUpdates}; the rarer writes on a worker thread). Updates are compare-and-swap: they
  * carry the resourceVersion of the object they were derived from, so a write based on a stale
  * read fails with 409 instead of overwriting someone else's change.
+ *
+ * <p>The reconcilers' writes wait their turn behind at most {@code maxInFlight} others (see
+ * {@link WriteLimiter}); a write a user's request waits on ({@link #updateForCaller}, a DELETE's
+ * release) does not queue behind them.
  */
 public final class PodWriter {
   private final Vertx vertx;
   private final KubernetesClient client;
   private final MeterRegistry registry;
+  private final WriteLimiter limiter;
 
-  public PodWriter(Vertx vertx, KubernetesClient client, MeterRegistry registry) {
+  public PodWriter(Vertx vertx, KubernetesClient client, MeterRegistry registry, int maxInFlight) {
     this.vertx = vertx;
     this.client = client;
     this.registry = registry;
+    this.limiter = new WriteLimiter(vertx, maxInFlight);
+    Gauge.builder("agentbox_kube_writes_in_flight", limiter, WriteLimiter::inFlight)
+        .description("Reconciler writes sent to the API server and not yet answered (at most --max-reconcile-writes)").register(registry);
+    Gauge.builder("agentbox_kube_writes_waiting", limiter, WriteLimiter::waiting)
+        .description("Reconciler writes waiting for one in flight to answer before they are sent").register(registry);
+  }
+
+  WriteLimiter limiter() {
+    return limiter;
   }
 
   /** Counts one API write by verb and outcome (ok, conflict, notfound, error). */
@@ -35,6 +50,11 @@ public final class PodWriter {
 
   /** CAS update of a pod derived from a cached copy, holding no thread while the API server answers. */
   public Future<Pod> update(Pod changed) {
+    return counted("update", limiter.submit(() -> PodUpdates.update(vertx, client, changed)));
+  }
+
+  /** {@link #update}, sent at once: for a write a user's request is waiting on. */
+  public Future<Pod> updateForCaller(Pod changed) {
     return counted("update", PodUpdates.update(vertx, client, changed));
   }
 
@@ -44,7 +64,7 @@ public final class PodWriter {
   }
 
   public Future<Pod> create(Pod pod) {
-    return counted("create", vertx.executeBlocking(() -> client.pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).create(), false));
+    return counted("create", limiter.submit(() -> vertx.executeBlocking(() -> client.pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).create(), false)));
   }
 
   /** Deletes a pod; a pod already gone counts as deleted. */
@@ -57,7 +77,7 @@ public final class PodWriter {
    * null): if anyone changed it since (a claim), the API server answers 409 and nothing is deleted.
    */
   public Future<Void> delete(String namespace, String name, String resourceVersion) {
-    return counted("delete", vertx.<Void>executeBlocking(() -> {
+    return counted("delete", limiter.submit(() -> vertx.<Void>executeBlocking(() -> {
       var pod = client.pods().inNamespace(namespace).withName(name);
       if (resourceVersion == null) {
         pod.delete();
@@ -65,17 +85,19 @@ public final class PodWriter {
         pod.lockResourceVersion(resourceVersion).delete();
       }
       return null;
-    }, false));
+    }, false)));
   }
 
   /** Writes a pool's status subresource. */
   public Future<SandboxPool> updateStatus(SandboxPool pool) {
-    return counted("update_status", vertx.executeBlocking(() -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).updateStatus(), false));
+    return counted("update_status", limiter.submit(() -> vertx.executeBlocking(
+        () -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).updateStatus(), false)));
   }
 
   /** CAS update of a pool's spec/metadata. */
   public Future<SandboxPool> updatePool(SandboxPool pool) {
-    return counted("update_pool", vertx.executeBlocking(() -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).update(), false));
+    return counted("update_pool", limiter.submit(() -> vertx.executeBlocking(
+        () -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).update(), false)));
   }
 
   static String key(HasMetadata o) {

@@ -38,6 +38,14 @@ public final class ReconcilerOptions {
   public Duration createBackoff = Duration.ofSeconds(1);
   public Duration createBackoffMax = Duration.ofMinutes(5);
 
+  /**
+   * Most reconciler writes in flight at once (status changes, recycles, deletes, creates, pool
+   * status); more wait their turn in the gateway. A burst of reconciles then cannot queue hundreds
+   * of writes at the API server ahead of the claims users wait on. Writes a user's request waits
+   * on (a DELETE's release) and claims are not counted.
+   */
+  public int maxWritesInFlight = 32;
+
   /** Longest a post-start hook (an httpPost answer, an exec command) may take before it counts as failed. */
   public Duration hookTimeout = Duration.ofSeconds(30);
 

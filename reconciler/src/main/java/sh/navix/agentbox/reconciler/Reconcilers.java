@@ -58,7 +58,7 @@ public final class Reconcilers {
     if (options.identity == null) {
       options.identity = "agentbox-" + UUID.randomUUID().toString().substring(0, 8);
     }
-    Lifecycle lifecycle = new Lifecycle(cache, new PodWriter(vertx, client, registry), history, Clock.systemUTC(), registry);
+    Lifecycle lifecycle = new Lifecycle(cache, new PodWriter(vertx, client, registry, options.maxWritesInFlight), history, Clock.systemUTC(), registry);
     Reconcilers r = new Reconcilers(vertx, client, lifecycle, options, registry);
     Gauge.builder("agentbox_leader", r, x -> x.leader ? 1 : 0).description("1 while this process runs the reconcilers").register(registry);
     return vertx.deployVerticle(new ReleaseVerticle(lifecycle)).map(id -> {

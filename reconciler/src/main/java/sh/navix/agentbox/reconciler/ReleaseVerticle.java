@@ -88,7 +88,7 @@ public final class ReleaseVerticle extends VerticleBase {
 
   private Future<sh.navix.agentbox.api.model.Sandbox> release(Pod p, Bus.ReleaseRequest r, int attempts, Set<String> lost) {
     SandboxStopReason reason = r.reason() == null ? SandboxStopReason.Released : SandboxStopReason.valueOf(r.reason());
-    return lifecycle.release(p, reason, r.failureReason(), r.failureMessage())
+    return lifecycle.releaseForCaller(p, reason, r.failureReason(), r.failureMessage())
         .map(released -> SandboxRecords.of(released, SandboxRecords.liveStatus(released), null, null))
         .recover(e -> {
           if (KubeErrors.conflict(e) && attempts > 1) {

@@ -117,7 +117,7 @@ class ReleaseRacesTest extends ReconcilerTestBase {
     try {
       Bus.registerCodecs(vertx.eventBus());
       var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
-      Lifecycle lifecycle = new Lifecycle(lagging, new PodWriter(vertx, gateway.client, registry), gateway.history, Clock.systemUTC(), registry);
+      Lifecycle lifecycle = new Lifecycle(lagging, new PodWriter(vertx, gateway.client, registry, new ReconcilerOptions().maxWritesInFlight), gateway.history, Clock.systemUTC(), registry);
       vertx.deployVerticle(new ReleaseVerticle(lifecycle)).await(10, TimeUnit.SECONDS);
       Sandbox answer = (Sandbox) vertx.eventBus().request(Bus.RELEASE, gateway.release("sbxlag1")).await(20, TimeUnit.SECONDS).body();
       assertThat(answer.podName()).isEqualTo(Pods.name(stale));

@@ -47,7 +47,7 @@ final class KeyedQueue {
       f = Future.failedFuture(e);
     }
     f.onComplete(ar -> {
-      if (ar.failed()) {
+      if (ar.failed() && !closed) { // once closed (leadership ended), outcomes no longer matter
         if (KubeErrors.conflict(ar.cause()) || KubeErrors.gone(ar.cause())) {
           // Someone changed or removed the object first; its event brings the key back.
           LOG.debug("{} {}: {}", name, key, ar.cause().toString());

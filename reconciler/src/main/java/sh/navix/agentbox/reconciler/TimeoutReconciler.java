@@ -88,7 +88,7 @@ public final class TimeoutReconciler extends VerticleBase {
     }
     write.get()
         .onFailure(e -> {
-          if (!KubeErrors.conflict(e)) {
+          if (!KubeErrors.conflict(e) && !(e instanceof WriteLimiter.Dropped)) {
             LOG.warn("timeout handling of pod {} failed: {}", key, e.toString());
           }
         })

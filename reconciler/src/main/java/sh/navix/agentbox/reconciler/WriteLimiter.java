@@ -24,7 +24,7 @@ import java.util.function.Supplier;
 final class WriteLimiter {
   private final Vertx vertx;
   private final int max;
-  private final ArrayDeque<Runnable> waiting = new ArrayDeque<>();
+  private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
   private int inFlight;
 
   WriteLimiter(Vertx vertx, int max) {
@@ -61,7 +61,8 @@ final class WriteLimiter {
       if (now) {
         inFlight++;
       } else {
-        waiting.add(() -> context.runOnContext(v -> start.run()));
+        waiting.add(new Waiting(() -> context.runOnContext(v -> start.run()),
+            e -> context.runOnContext(v -> result.fail(e))));
       }
     }
     if (now) {
@@ -72,7 +73,7 @@ final class WriteLimiter {
 
   /** A write answered: its slot goes to the first one waiting, if any. */
   private void done() {
-    Runnable next;
+    Waiting next;
     synchronized (this) {
       next = waiting.poll();
       if (next == null) {
@@ -80,9 +81,33 @@ final class WriteLimiter {
       }
     }
     if (next != null) {
-      next.run();
+      next.start().run();
     }
   }
+
+  /**
+   * Fails every write still waiting its turn, without sending it (those in flight go on); returns
+   * how many. For a replica that stops leading: its decisions are the next leader's to make.
+   */
+  int dropWaiting(String why) {
+    java.util.List<Waiting> dropped;
+    synchronized (this) {
+      dropped = new java.util.ArrayList<>(waiting);
+      waiting.clear();
+    }
+    Dropped e = new Dropped(why);
+    dropped.forEach(w -> w.drop().accept(e));
+    return dropped.size();
+  }
+
+  /** The failure of a write dropped unsent by {@link #dropWaiting}. */
+  static final class Dropped extends IllegalStateException {
+    Dropped(String why) {
+      super(why);
+    }
+  }
+
+  private record Waiting(Runnable start, java.util.function.Consumer<Throwable> drop) {}
 
   synchronized int inFlight() {
     return inFlight;

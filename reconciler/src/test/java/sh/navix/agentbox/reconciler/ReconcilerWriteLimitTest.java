@@ -37,7 +37,7 @@ import sh.navix.agentbox.api.model.SandboxStatus;
 class ReconcilerWriteLimitTest extends ReconcilerTestBase {
   static final int LIMIT = 2;
   /** How long the relay holds each pod update before passing it on. */
-  static final long HOLD_MS = 300;
+  static volatile long holdMs = 300;
 
   @TempDir static Path home;
   static Process gateway;
@@ -54,7 +54,7 @@ class ReconcilerWriteLimitTest extends ReconcilerTestBase {
     relay = fakeApiServer(req -> req.body().onSuccess(body -> {
       int n = inFlight.incrementAndGet();
       highest.accumulateAndGet(n, Math::max);
-      clusterVertx.setTimer(HOLD_MS, t -> forward(req, body, api).onComplete(ar -> inFlight.decrementAndGet()));
+      clusterVertx.setTimer(holdMs, t -> forward(req, body, api).onComplete(ar -> inFlight.decrementAndGet()));
     }));
     io.fabric8.kubernetes.client.http.Interceptor holdPodUpdates = new io.fabric8.kubernetes.client.http.Interceptor() {
       @Override
@@ -116,6 +116,40 @@ class ReconcilerWriteLimitTest extends ReconcilerTestBase {
     assertThat(highest.get()).as("pod updates in flight at once, at most").isEqualTo(LIMIT);
     await("nothing left waiting", Duration.ofSeconds(10),
         () -> gateway.registry.get("agentbox_kube_writes_waiting").gauge().value() == 0 ? true : null);
+  }
+
+  /**
+   * A replica that stops leading in the middle of a burst sends none of the writes still waiting
+   * their turn (they were its decisions as leader); the leader after it makes them afresh. Here the
+   * same process leads again once the Lease is free, and every sandbox gets to running.
+   */
+  @Test
+  void writesWaitingTheirTurnAreDroppedWhenLeadershipEnds() {
+    pool("handover", "held", 6, null);
+    List<Pod> idle = awaitIdleReady("handover", 6);
+    await("no pod update in flight", Duration.ofSeconds(10), () -> inFlight.get() == 0 ? true : null);
+    holdMs = 1500;
+    try {
+      for (int i = 0; i < idle.size(); i++) {
+        claim(idle.get(i), "sbxhandover" + i, null, Duration.ofMinutes(2), null);
+      }
+      await("writes waiting their turn", Duration.ofSeconds(5),
+          () -> gateway.registry.get("agentbox_kube_writes_waiting").gauge().value() >= 3 ? true : null);
+      standingBy(gateway);
+      await("the writes waiting dropped", Duration.ofSeconds(5),
+          () -> gateway.registry.get("agentbox_kube_writes_waiting").gauge().value() == 0 ? true : null);
+      await("the updates in flight answered", Duration.ofSeconds(10), () -> inFlight.get() == 0 ? true : null);
+      List<Pod> after = pods("handover");
+      assertThat(after.stream().filter(p -> Pods.inPhase(p, SandboxPhase.RUNNING)).count())
+          .as("only the writes in flight when leadership ended were sent").isLessThanOrEqualTo(LIMIT + LIMIT);
+      assertThat(after.stream().filter(p -> Pods.inPhase(p, SandboxPhase.STARTING)).count()).isGreaterThanOrEqualTo(2);
+    } finally {
+      holdMs = 300;
+    }
+    admin.leases().inNamespace("default").withName("agentbox-gateway-leader").delete();
+    leading(gateway);
+    awaitPods("handover", "six sandboxes running under the next leadership",
+        ps -> ps.stream().filter(p -> Pods.inPhase(p, SandboxPhase.RUNNING)).count() == 6);
   }
 
   /**

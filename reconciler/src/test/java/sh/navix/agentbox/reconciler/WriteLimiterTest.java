@@ -39,13 +39,7 @@ class WriteLimiterTest {
   void atMostTheLimitAreInFlightAndTheRestGoOutInTheOrderAsked() throws Exception {
     WriteLimiter limiter = new WriteLimiter(vertx, 3);
     Context context = vertx.getOrCreateContext();
-    List<Future<String>> results = new ArrayList<>();
-    onContext(context, () -> {
-      for (int i = 0; i < 8; i++) {
-        int n = i;
-        results.add(limiter.submit(() -> write(n)));
-      }
-    });
+    List<Future<String>> results = submitWrites(limiter, context, 8);
     assertThat(started).containsExactly(0, 1, 2);
     assertThat(limiter.inFlight()).isEqualTo(3);
     assertThat(limiter.waiting()).isEqualTo(5);
@@ -121,9 +115,39 @@ class WriteLimiterTest {
     assertThat(limiter.inFlight()).isZero();
   }
 
+  /** A replica that stops leading drops the writes waiting their turn: they fail unsent; the one in flight goes on. */
+  @Test
+  void droppedWritesFailWithoutBeingSent() throws Exception {
+    WriteLimiter limiter = new WriteLimiter(vertx, 1);
+    Context context = vertx.getOrCreateContext();
+    List<Future<String>> results = submitWrites(limiter, context, 3);
+    assertThat(limiter.dropWaiting("stopped leading")).isEqualTo(2);
+    for (Future<String> dropped : results.subList(1, 3)) {
+      assertThatThrownBy(() -> dropped.await(5, TimeUnit.SECONDS)).isInstanceOf(WriteLimiter.Dropped.class).hasMessage("stopped leading");
+    }
+    onContext(context, () -> answers.get(0).complete("sent"));
+    assertThat(results.get(0).await(5, TimeUnit.SECONDS)).isEqualTo("sent");
+    assertThat(started).containsExactly(0);
+    assertThat(limiter.inFlight()).isZero();
+    assertThat(limiter.waiting()).isZero();
+    assertThat(limiter.dropWaiting("again")).isZero();
+  }
+
   @Test
   void aLimitBelowOneIsRefused() {
     assertThatThrownBy(() -> new WriteLimiter(vertx, 0)).hasMessageContaining("at least one");
+  }
+
+  /** Writes 0..n-1 asked for in that order on {@code context}; their outcomes, in the same order. */
+  List<Future<String>> submitWrites(WriteLimiter limiter, Context context, int n) throws Exception {
+    List<Future<String>> results = new ArrayList<>();
+    onContext(context, () -> {
+      for (int i = 0; i < n; i++) {
+        int k = i;
+        results.add(limiter.submit(() -> write(k)));
+      }
+    });
+    return results;
   }
 
   /** Runs {@code r} on {@code context} and waits until it has run. */

@@ -38,11 +38,7 @@ public final class PodWriter {
         .description("Reconciler writes waiting for one in flight to answer before they are sent").register(registry);
   }
 
-  /** Fails the reconciler writes still waiting their turn (none is sent); returns how many. */
-  int dropWaiting(String why) {
-    return limiter.dropWaiting(why);
-  }
-
+  /** The bound on the reconcilers' writes, and their queue. */
   WriteLimiter limiter() {
     return limiter;
   }

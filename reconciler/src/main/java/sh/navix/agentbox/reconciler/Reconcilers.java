@@ -145,7 +145,7 @@ public final class Reconcilers {
     List<Future<Void>> undeploys = leaderDeployments.stream().map(vertx::undeploy).toList();
     leaderDeployments.clear();
     // Writes still waiting their turn were decided while leading: the next leader decides afresh.
-    int dropped = lifecycle.writer().dropWaiting("not sent: " + options.identity + " stopped leading");
+    int dropped = lifecycle.writer().limiter().dropWaiting("not sent: " + options.identity + " stopped leading");
     LOG.info("{} stopped leading: reconcilers stopped{}", options.identity, dropped == 0 ? "" : ", " + dropped + " writes waiting their turn dropped");
     return Future.join(undeploys).mapEmpty();
   }

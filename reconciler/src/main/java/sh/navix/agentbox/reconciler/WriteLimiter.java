@@ -5,6 +5,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -90,9 +93,9 @@ final class WriteLimiter {
    * how many. For a replica that stops leading: its decisions are the next leader's to make.
    */
   int dropWaiting(String why) {
-    java.util.List<Waiting> dropped;
+    List<Waiting> dropped;
     synchronized (this) {
-      dropped = new java.util.ArrayList<>(waiting);
+      dropped = new ArrayList<>(waiting);
       waiting.clear();
     }
     Dropped e = new Dropped(why);
@@ -107,7 +110,7 @@ final class WriteLimiter {
     }
   }
 
-  private record Waiting(Runnable start, java.util.function.Consumer<Throwable> drop) {}
+  private record Waiting(Runnable start, Consumer<Throwable> drop) {}
 
   synchronized int inFlight() {
     return inFlight;

@@ -109,10 +109,19 @@ final class ClaimBench {
       for (String image : List.of("bench/sandbox:2", "bench/idle:1", "bench/slow-pull:1")) {
         for (int c : levels) {
           rows.add(claimRow(image.equals("bench/idle:1") ? "none (idle image)" : "swap to " + image, base, gateway, lean, claimsAt(c, perRow), c,
-              image, peer, single, true));
+              image, false, peer, single, true));
           ReconcileBench.log("%s", rows.get(rows.size() - 1));
           awaitIdle(admin, poolSize);
         }
+      }
+      // What a user who waits for Running sees: the claim, the swap, the kubelet's restart and the
+      // leader's "running" write, all inside the answer (the leader's writes wait their turn
+      // behind at most --max-reconcile-writes others).
+      for (int c : new int[] {16, 64}) {
+        rows.add(claimRow("swap to bench/sandbox:2, waitForRunning: true (time to Running)", base, gateway, lean, claimsAt(c, perRow), c,
+            "bench/sandbox:2", true, peer, single, true));
+        ReconcileBench.log("%s", rows.get(rows.size() - 1));
+        awaitIdle(admin, poolSize);
       }
       // The claim path alone: the Lease is taken away (held by a name no replica has, for an
       // hour), so the gateway stops its reconcilers and stands by, as a replica that does not
@@ -124,14 +133,14 @@ final class ClaimBench {
       lean.post("/v1/sandboxes", body("bench/idle:1"), warmup, 64);
       scrapeMetrics(base);
       for (int c : levels) {
-        rows.add(claimRow("none, replica not leading (the claim write alone)", base, gateway, lean, claimsAt(c, perRow), c, "bench/idle:1", peer,
-            single, false));
+        rows.add(claimRow("none, replica not leading (the claim write alone)", base, gateway, lean, claimsAt(c, perRow), c, "bench/idle:1", false,
+            peer, single, false));
         ReconcileBench.log("%s", rows.get(rows.size() - 1));
       }
       // The same at 64 from the client the bench used before 2026-12-06: 64 threads of the JDK's
       // HttpClient in this JVM, on the same two cores.
       rows.add(claimRow("the claim write alone, from 64 JDK HttpClient threads", base, gateway, null, claimsAt(64, perRow), 64, "bench/idle:1",
-          peer, single, false));
+          false, peer, single, false));
       ReconcileBench.log("%s", rows.get(rows.size() - 1));
       System.out.println();
       System.out.println("| image change | concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | % of peer's rate | lost CAS races | non-201 | gateway CPU in its JIT | CPU µs per claim: gateway / the rest |");
@@ -247,8 +256,8 @@ final class ClaimBench {
    * both are released afterwards (the leader recycles their pods; the caller waits for the pool).
    */
   static String claimRow(String label, String base, GatewayProcess gateway, LeanClients lean, int n, int c, String image,
-      Map<Integer, double[]> peer, Result single, boolean release) throws Exception {
-    Claims claims = (count, ids) -> lean == null ? run(base, count, c, image) : lean.create(body(image), count, c, ids);
+      boolean waitForRunning, Map<Integer, double[]> peer, Result single, boolean release) throws Exception {
+    Claims claims = (count, ids) -> lean == null ? run(base, count, c, image) : lean.create(body(image, waitForRunning), count, c, ids);
     List<String> created = new ArrayList<>();
     claims.send(n / REHEARSAL_SHARE, created);
     awaitQuiet(gateway.process().pid());
@@ -304,7 +313,12 @@ final class ClaimBench {
 
   /** A create on pool bench with {@code image} that answers at once (no waiting for Running; a 5 s wait budget). */
   static String body(String image) {
-    return "{\"poolName\":\"bench\",\"image\":\"" + image + "\",\"waitForRunning\":false,\"waitTimeoutSeconds\":5}";
+    return body(image, false);
+  }
+
+  /** The same, answered once the sandbox is Running when {@code waitForRunning}. */
+  static String body(String image, boolean waitForRunning) {
+    return "{\"poolName\":\"bench\",\"image\":\"" + image + "\",\"waitForRunning\":" + waitForRunning + ",\"waitTimeoutSeconds\":5}";
   }
 
   /** {@code n} creates from {@code c} client threads (the JDK's HttpClient), each sending its next request when the last answered. */

@@ -105,8 +105,9 @@ final class LeanClients implements AutoCloseable {
     double seconds = (System.nanoTime() - t0) / 1e9;
     double[] sorted = millis.clone();
     Arrays.sort(sorted);
-    slowest = slowWindows(starts, millis, sorted, t0, wall0);
-    return new ClaimBench.Result(n - failed.get(), failed.get(), sorted, n / seconds);
+    ClaimBench.Result result = new ClaimBench.Result(n - failed.get(), failed.get(), sorted, n / seconds);
+    slowest = slowWindows(starts, millis, result.pct(99), t0, wall0);
+    return result;
   }
 
   private static void loop(HttpClient http, java.util.function.IntFunction<RequestOptions> requests, Buffer payload, int expected,
@@ -153,15 +154,14 @@ final class LeanClients implements AutoCloseable {
   static final int SLOW_WINDOWS = 4;
 
   /**
-   * When the requests at or over the batch's p99 were in flight, as wall-clock windows (UTC,
+   * When the requests at or over the batch's {@code p99} were in flight, as wall-clock windows (UTC,
    * overlapping requests merged; the longest windows first): one stall of the machine shows as one
    * window holding many requests, to be matched against GC logs or a profile of the same minute.
    */
-  static String slowWindows(long[] starts, double[] millis, double[] sorted, long t0, long wall0) {
-    if (sorted.length == 0) {
+  static String slowWindows(long[] starts, double[] millis, double p99, long t0, long wall0) {
+    if (millis.length == 0) {
       return "none";
     }
-    double p99 = sorted[Math.max(0, (int) Math.ceil(0.99 * sorted.length) - 1)];
     Integer[] slow = java.util.stream.IntStream.range(0, millis.length).filter(i -> millis[i] >= p99).boxed()
         .sorted(java.util.Comparator.comparingLong(i -> starts[i])).toArray(Integer[]::new);
     List<long[]> windows = new ArrayList<>(); // from, to (ns), requests, longest (µs)

@@ -65,7 +65,7 @@ public final class PodWriter {
   }
 
   public Future<Pod> create(Pod pod) {
-    return counted("create", limiter.submit(() -> vertx.executeBlocking(() -> client.pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).create(), false)));
+    return counted("create", blocking(() -> client.pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).create()));
   }
 
   /** Deletes a pod; a pod already gone counts as deleted. */
@@ -78,7 +78,7 @@ public final class PodWriter {
    * null): if anyone changed it since (a claim), the API server answers 409 and nothing is deleted.
    */
   public Future<Void> delete(String namespace, String name, String resourceVersion) {
-    return counted("delete", limiter.submit(() -> vertx.<Void>executeBlocking(() -> {
+    return counted("delete", this.<Void>blocking(() -> {
       var pod = client.pods().inNamespace(namespace).withName(name);
       if (resourceVersion == null) {
         pod.delete();
@@ -86,19 +86,22 @@ public final class PodWriter {
         pod.lockResourceVersion(resourceVersion).delete();
       }
       return null;
-    }, false)));
+    }));
   }
 
   /** Writes a pool's status subresource. */
   public Future<SandboxPool> updateStatus(SandboxPool pool) {
-    return counted("update_status", limiter.submit(() -> vertx.executeBlocking(
-        () -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).updateStatus(), false)));
+    return counted("update_status", blocking(() -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).updateStatus()));
   }
 
   /** CAS update of a pool's spec/metadata. */
   public Future<SandboxPool> updatePool(SandboxPool pool) {
-    return counted("update_pool", limiter.submit(() -> vertx.executeBlocking(
-        () -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).update(), false)));
+    return counted("update_pool", blocking(() -> client.resources(SandboxPool.class).inNamespace(pool.getMetadata().getNamespace()).resource(pool).update()));
+  }
+
+  /** A write made with the client's blocking API, on a worker thread, in its turn among the reconcilers' writes. */
+  private <T> Future<T> blocking(java.util.concurrent.Callable<T> write) {
+    return limiter.submit(() -> vertx.executeBlocking(write, false));
   }
 
   static String key(HasMetadata o) {

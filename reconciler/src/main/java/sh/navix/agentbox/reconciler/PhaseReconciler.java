@@ -3,7 +3,7 @@ package sh.navix.agentbox.reconciler;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.eventbus.Message;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -30,7 +30,7 @@ public final class PhaseReconciler extends VerticleBase {
   private final Lifecycle lifecycle;
   private final Duration resync;
   private KeyedQueue queue;
-  private MessageConsumer<Bus.PodChanged> consumer;
+  private LeaderConsumer<Bus.PodChanged> consumer;
   private long timer = -1;
 
   public PhaseReconciler(Lifecycle lifecycle, Duration resync) {
@@ -41,12 +41,12 @@ public final class PhaseReconciler extends VerticleBase {
   @Override
   public Future<?> start() {
     queue = new KeyedQueue("phase", this::reconcile);
-    consumer = vertx.eventBus().consumer(Bus.POD_CHANGED, m -> {
+    consumer = LeaderConsumer.on(vertx, Bus.POD_CHANGED, m -> {
       Bus.PodChanged c = m.body();
       if (c.newPhase() != null || c.oldPhase() != null) {
         queue.submit(c.namespace() + "/" + c.podName());
       }
-    });
+    }, PhaseReconciler::droppedOnStop);
     timer = vertx.setPeriodic(0, resync.toMillis(), id -> lifecycle.cache().pods().forEach(p -> queue.submit(PodWriter.key(p))));
     return consumer.completion();
   }
@@ -56,6 +56,11 @@ public final class PhaseReconciler extends VerticleBase {
     queue.close();
     vertx.cancelTimer(timer);
     return consumer.unregister();
+  }
+
+  /** A pod event that came after this replica stopped leading: the next leader reads the cache afresh. */
+  static void droppedOnStop(Message<Bus.PodChanged> m) {
+    LOG.debug("pod {}/{}: event dropped, this replica stopped leading", m.body().namespace(), m.body().podName());
   }
 
   Future<?> reconcile(String key) {

@@ -6,7 +6,6 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.MessageConsumer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -59,7 +58,7 @@ public final class PoolReconciler extends VerticleBase {
   private KeyedQueue queue;
   /** Pools with a pod-event reconcile already scheduled. */
   private final Set<String> debounced = new HashSet<>();
-  private final List<MessageConsumer<?>> consumers = new ArrayList<>();
+  private final List<LeaderConsumer<?>> consumers = new ArrayList<>();
   private long resyncTimer = -1;
   private long tickTimer = -1;
 
@@ -71,8 +70,9 @@ public final class PoolReconciler extends VerticleBase {
   @Override
   public Future<?> start() {
     queue = new KeyedQueue("pool", this::reconcile);
-    consumers.add(vertx.eventBus().<Bus.PoolChanged>consumer(Bus.POOL_CHANGED, m -> queue.submit(m.body().namespace() + "/" + m.body().name())));
-    consumers.add(vertx.eventBus().<Bus.PodChanged>consumer(Bus.POD_CHANGED, m -> {
+    consumers.add(LeaderConsumer.<Bus.PoolChanged>on(vertx, Bus.POOL_CHANGED, m -> queue.submit(m.body().namespace() + "/" + m.body().name()),
+        m -> LOG.debug("pool {}/{}: event dropped, this replica stopped leading", m.body().namespace(), m.body().name())));
+    consumers.add(LeaderConsumer.<Bus.PodChanged>on(vertx, Bus.POD_CHANGED, m -> {
       if (m.body().poolName() != null) {
         String key = m.body().namespace() + "/" + m.body().poolName();
         // A pod this reconciler created has been seen, whatever the event: it is no longer
@@ -90,13 +90,13 @@ public final class PoolReconciler extends VerticleBase {
           });
         }
       }
-    }));
+    }, PhaseReconciler::droppedOnStop));
     resyncTimer = vertx.setPeriodic(0, options.resync.toMillis(), id -> resyncAll());
     tickTimer = vertx.setPeriodic(options.tick.toMillis(), id -> {
       new ArrayList<>(watchlist).forEach(queue::submit);
       new ArrayList<>(statusDue).forEach(queue::submit);
     });
-    return Future.all(consumers.stream().map(MessageConsumer::completion).toList());
+    return Future.all(consumers.stream().map(LeaderConsumer::completion).toList());
   }
 
   @Override
@@ -104,7 +104,7 @@ public final class PoolReconciler extends VerticleBase {
     queue.close();
     vertx.cancelTimer(resyncTimer);
     vertx.cancelTimer(tickTimer);
-    return Future.all(consumers.stream().map(MessageConsumer::unregister).toList());
+    return Future.all(consumers.stream().map(LeaderConsumer::unregister).toList());
   }
 
   private void resyncAll() {

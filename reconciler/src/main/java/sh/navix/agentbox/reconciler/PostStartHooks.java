@@ -12,7 +12,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
@@ -62,7 +61,7 @@ final class PostStartHooks extends VerticleBase {
   private final MeterRegistry registry;
   private final Duration timeout;
   private final Set<Attempt> inFlight = new HashSet<>();
-  private MessageConsumer<Bus.SandboxRunning> consumer;
+  private LeaderConsumer<Bus.SandboxRunning> consumer;
   private HttpClient http;
   /** Set when this replica stops leading: hooks in progress are abandoned, not failed. */
   private boolean stopped;
@@ -77,7 +76,7 @@ final class PostStartHooks extends VerticleBase {
   @Override
   public Future<?> start() {
     http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false));
-    consumer = vertx.eventBus().consumer(Bus.SANDBOX_RUNNING, this::running);
+    consumer = LeaderConsumer.on(vertx, Bus.SANDBOX_RUNNING, this::running, this::droppedOnStop);
     return consumer.completion();
   }
 
@@ -89,11 +88,24 @@ final class PostStartHooks extends VerticleBase {
     return Future.all(consumer.unregister(), http.close());
   }
 
+  /** Marked running as this replica stopped leading: its hooks are not run (at most once, see above). */
+  private void droppedOnStop(Message<Bus.SandboxRunning> m) {
+    if (!holder(m.body()).map(PostStartHooks::hooks).orElse(List.of()).isEmpty()) {
+      LOG.warn("sandbox {}: post-start hooks not run: this replica stopped leading as the sandbox became running", m.body().sandbox().sandboxId());
+    }
+  }
+
+  /** The pod the sandbox marked running lives on, if it still does. */
+  private Optional<Pod> holder(Bus.SandboxRunning running) {
+    var s = running.sandbox();
+    return Pods.holder(lifecycle.cache().podsBySandboxId(s.sandboxId()))
+        .filter(p -> s.podName().equals(Pods.name(p)) && s.namespace().equals(Pods.namespace(p)));
+  }
+
   private void running(Message<Bus.SandboxRunning> m) {
     var s = m.body().sandbox();
     // Only on the pod the sandbox lives on: a failure releases the sandbox by id, on every holder.
-    Optional<Pod> pod = Pods.holder(lifecycle.cache().podsBySandboxId(s.sandboxId()))
-        .filter(p -> s.podName().equals(Pods.name(p)) && s.namespace().equals(Pods.namespace(p)));
+    Optional<Pod> pod = holder(m.body());
     List<PostStartHookAction> hooks = pod.map(PostStartHooks::hooks).orElse(List.of());
     if (!hooks.isEmpty()) {
       LOG.info("sandbox {}: running {} post-start hook(s)", s.sandboxId(), hooks.size());

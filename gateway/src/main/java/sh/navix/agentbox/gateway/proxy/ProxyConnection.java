@@ -1,5 +1,6 @@
 package sh.navix.agentbox.gateway.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -7,15 +8,12 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.TooLongFrameException;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
@@ -38,9 +36,10 @@ import sh.navix.agentbox.extproc.routing.RouteDecision;
 /**
  * One client connection to the built-in proxy. Requests on it are served one after another
  * (pipelined ones wait their turn): routed, their head edited in place and written to a pod
- * connection from the event loop's pool, their body chunks handed on as they arrive; the pod's
- * response goes back the same way. A WebSocket handshake that the pod accepts turns both
- * connections into a byte tunnel.
+ * connection from the event loop's pool, their body chunks handed on as they arrive. The pod's
+ * response comes back as the pod framed it ({@link ResponseFramer}): its bytes as they came when
+ * its head suits the client as it is, else behind a rewritten head. A WebSocket handshake that the
+ * pod accepts turns both connections into a byte tunnel.
  */
 final class ProxyConnection extends ChannelInboundHandlerAdapter {
   /** Request headers that concern one hop only (RFC 9110 §7.6.1), plus the handshake of {@code Expect}. */
@@ -53,6 +52,9 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   private static final AsciiString FORWARDED_PORT = AsciiString.cached("x-forwarded-port");
   private static final AsciiString FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
   private static final AsciiString HTTP = AsciiString.cached("http");
+  private static final ByteBuf CONTINUE = constant("HTTP/1.1 100 Continue\r\n\r\n");
+  private static final ByteBuf CRLF = constant("\r\n");
+  private static final ByteBuf LAST_CHUNK = constant("0\r\n\r\n");
   /**
    * Headers that say where a message ends (and where it goes): never removed because the other
    * side named them in Connection, or "Connection: content-length" would turn a request's body into
@@ -87,7 +89,9 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   private boolean responseStarted;
   private boolean closeAfter;
   private boolean upgrade;
-  private boolean interim;
+  /** The response body goes to the client chunked, though the pod sized it by its close. */
+  private boolean rechunk;
+  private boolean headRequest;
   private boolean podKeepAlive;
   private boolean bodySent;
   private boolean reused;
@@ -101,7 +105,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   private int podPort;
   private String podAddress;
   private UpstreamHandler up;
-  private HttpResponse heldHead;
+  private ByteBuf heldHead;
   /** This exchange, counted as activity of its sandbox while in progress (null once it ended). */
   private sh.navix.agentbox.extproc.activity.ActivityTracker.Request inFlight;
 
@@ -134,7 +138,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     endInFlight();
     queued.forEach(ReferenceCountUtil::release);
     queued.clear();
-    heldHead = null;
+    releaseHeldHead();
     if (up != null) {
       UpstreamHandler u = up;
       up = null;
@@ -221,10 +225,11 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
 
   private void begin(HttpRequest req) {
     active = true;
-    requestDone = responseDone = discarding = responseStarted = upgrade = interim = bodySent = retried = false;
+    requestDone = responseDone = discarding = responseStarted = upgrade = rechunk = bodySent = retried = false;
     status = 0;
     started = System.nanoTime();
     clientVersion = req.protocolVersion();
+    headRequest = HttpMethod.HEAD.equals(req.method());
     closeAfter = !HttpUtil.isKeepAlive(req) || server.draining();
     HttpHeaders h = req.headers();
     // Expect: 100-continue is answered here, in turn: only once this request is the one being
@@ -247,7 +252,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     if (expectsContinue) {
-      ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER), ctx.voidPromise());
+      ctx.writeAndFlush(CONTINUE.retainedDuplicate(), ctx.voidPromise());
     }
     RouteDecision.Route route = (RouteDecision.Route) d;
     sandboxId = route.sandboxId();
@@ -311,6 +316,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     up = u;
     reused = wasPooled;
     u.lend(this, podAddress);
+    u.framer().expect(headRequest, upgrade);
     u.channel().config().setAutoRead(ctx.channel().isWritable());
   }
 
@@ -326,7 +332,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
         up = null;
         u.discard();
       }
-      heldHead = null;
+      releaseHeldHead();
       if (responseStarted || responseDone) {
         ctx.close();
       } else {
@@ -392,52 +398,52 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   // ---------------------------------------------------------------- pod → client
 
   void fromUpstream(Object msg) {
-    if (msg instanceof HttpResponse r) {
-      if (!r.decoderResult().isSuccess()) {
-        ReferenceCountUtil.release(msg);
-        up.channel().close(); // answered as a 502 when it is seen closed
-        return;
-      }
-      int code = r.status().code();
-      if (upgrade && code == 101) {
-        tunnel(r);
-        return;
-      }
-      interim = code < 200;
-      if (interim) {
-        ctx.write(r, ctx.voidPromise());
+    if (msg instanceof ByteBuf body) {
+      writeHeldHead();
+      if (rechunk) {
+        if (!body.isReadable()) {
+          body.release();
+          return;
+        }
+        ctx.write(Unpooled.copiedBuffer(Integer.toHexString(body.readableBytes()) + "\r\n", StandardCharsets.US_ASCII), ctx.voidPromise());
+        ctx.write(body, ctx.voidPromise());
+        ctx.write(CRLF.retainedDuplicate(), ctx.voidPromise());
       } else {
-        status = code;
-        podKeepAlive = HttpUtil.isKeepAlive(r);
-        prepareResponse(r, code);
-        heldHead = r; // written with the first body chunk, or at the end of this read
+        ctx.write(body, ctx.voidPromise());
       }
-    }
-    if (msg instanceof HttpContent c) {
-      boolean last = c instanceof LastHttpContent;
-      if (last && interim) {
-        interim = false;
-        ctx.write(c, ctx.voidPromise());
-        return;
-      }
-      if (heldHead != null && last) {
-        // A whole response in one read: head and body go out as one message, one buffer, one write.
-        HttpResponse r = heldHead;
-        heldHead = null;
-        responseStarted = true;
-        ctx.write(new DefaultFullHttpResponse(r.protocolVersion(), r.status(), c.content(), r.headers(),
-            ((LastHttpContent) c).trailingHeaders()), ctx.voidPromise());
-      } else {
-        writeHeldHead();
-        ctx.write(c, ctx.voidPromise());
-      }
-      if (last) {
-        ctx.flush();
-        responseEnded();
-      } else if (!ctx.channel().isWritable()) {
+      if (!ctx.channel().isWritable()) {
         up.channel().config().setAutoRead(false);
       }
-    } else if (!(msg instanceof HttpResponse)) {
+    } else if (msg == ResponseFramer.END) {
+      if (rechunk) {
+        writeHeldHead();
+        ctx.write(LAST_CHUNK.retainedDuplicate(), ctx.voidPromise());
+      } else {
+        writeHeldHead();
+      }
+      ctx.flush();
+      responseEnded();
+    } else if (msg instanceof ResponseFramer.Head h) {
+      if (upgrade && h.status() == 101) {
+        tunnel(h);
+      } else if (h.status() < 200) {
+        ctx.write(h.raw(), ctx.voidPromise()); // interim: passed on as it came
+      } else {
+        status = h.status();
+        podKeepAlive = h.keepAlive();
+        heldHead = responseHead(h); // written with the first body bytes, or at the end of this read
+      }
+    } else if (msg instanceof ResponseFramer.Malformed m) {
+      UpstreamHandler u = up;
+      up = null;
+      u.discard();
+      if (responseStarted) {
+        ctx.close(); // the client has part of a response: only a close tells it so
+      } else {
+        releaseHeldHead();
+        respond(HttpResponseStatus.BAD_GATEWAY, "{\"error\":" + Json.encode("sandbox " + sandboxId + " sent a malformed response: " + m.why()) + "}", null);
+      }
+    } else {
       ReferenceCountUtil.release(msg);
     }
   }
@@ -455,25 +461,39 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void prepareResponse(HttpResponse r, int code) {
-    HttpHeaders h = r.headers();
-    boolean chunked = HttpUtil.isTransferEncodingChunked(r);
-    removeHopByHop(h);
-    boolean noBody = HttpMethod.HEAD.equals(head.method()) || code == 204 || code == 304;
-    if (!noBody && (chunked || !h.contains(HttpHeaderNames.CONTENT_LENGTH))) {
-      if (clientVersion.equals(HttpVersion.HTTP_1_0)) {
-        closeAfter = true; // an HTTP/1.0 client reads an unsized body to the close
-      } else {
-        h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-      }
-    } else if (chunked) {
-      h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED); // HEAD of a chunked resource says so
+  private void releaseHeldHead() {
+    if (heldHead != null) {
+      heldHead.release();
+      heldHead = null;
     }
-    r.setProtocolVersion(clientVersion);
-    if (closeAfter) {
-      h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    } else if (clientVersion.equals(HttpVersion.HTTP_1_0)) {
-      h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+  }
+
+  /**
+   * The head the client gets: the pod's own bytes when they suit it as they are (the usual case:
+   * an HTTP/1.1 head with no hop-by-hop headers, sized or chunked, to an HTTP/1.1 client that keeps
+   * its connection), else a rewritten one. A body sized by the pod's close goes to an HTTP/1.1
+   * client chunked; a chunked one to an HTTP/1.0 client as its data alone, ended by the close.
+   */
+  private ByteBuf responseHead(ResponseFramer.Head h) {
+    boolean client10 = clientVersion.equals(HttpVersion.HTTP_1_0);
+    boolean chunkedOut = h.framing() == ResponseFramer.Framing.CHUNKED && !client10;
+    rechunk = h.framing() == ResponseFramer.Framing.UNTIL_CLOSE && !client10;
+    if (client10 && (h.framing() == ResponseFramer.Framing.CHUNKED || h.framing() == ResponseFramer.Framing.UNTIL_CLOSE)) {
+      closeAfter = true; // an HTTP/1.0 client reads an unsized body to the close
+      if (h.framing() == ResponseFramer.Framing.CHUNKED) {
+        up.framer().dechunk();
+      }
+    }
+    if (h.clean() && !client10 && !closeAfter && !rechunk) {
+      return h.raw();
+    }
+    ByteBuf raw = h.raw();
+    try {
+      ByteBuf rewritten = ResponseHeads.rewrite(raw, h, client10 ? "HTTP/1.0" : "HTTP/1.1", chunkedOut || rechunk, closeAfter,
+          client10 && !closeAfter);
+      return h.hasBody() ? rewritten.writeBytes(raw, raw.readerIndex() + h.headLength(), raw.readableBytes() - h.headLength()) : rewritten;
+    } finally {
+      raw.release();
     }
   }
 
@@ -503,7 +523,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     boolean headSeen = heldHead != null;
-    heldHead = null; // never sent: the client gets a 502 instead
+    releaseHeldHead(); // never sent: the client gets a 502 instead
     if (!headSeen && reused && !retried && !bodySent && !upgrade && IDEMPOTENT.contains(head.method())) {
       // A kept-alive connection the pod had closed: nothing reached it, so ask again on a new one.
       retried = true;
@@ -525,6 +545,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
         : cause instanceof TooLongFrameException ? HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE : HttpResponseStatus.BAD_REQUEST;
     active = true;
     clientVersion = HttpVersion.HTTP_1_1;
+    headRequest = false;
     closeAfter = true; // the stream cannot be trusted past a malformed request
     requestDone = true;
     respond(s, "{\"error\":" + Json.encode("malformed request: " + (cause == null ? "invalid" : cause.getMessage())) + "}", null);
@@ -532,18 +553,9 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
 
   /** Answers the exchange from the proxy itself (routing error, bad gateway); a body still coming is dropped. */
   private void respond(HttpResponseStatus s, String json, Integer retryAfter) {
-    byte[] body = json.getBytes(StandardCharsets.UTF_8);
-    FullHttpResponse resp = new DefaultFullHttpResponse(clientVersion, s, Unpooled.wrappedBuffer(body));
-    resp.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-        .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
-    if (retryAfter != null) {
-      resp.headers().setInt(HttpHeaderNames.RETRY_AFTER, retryAfter);
-    }
-    if (closeAfter) {
-      resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    }
     status = s.code();
-    ctx.writeAndFlush(resp, ctx.voidPromise());
+    ctx.writeAndFlush(ResponseHeads.own(clientVersion.equals(HttpVersion.HTTP_1_0) ? "HTTP/1.0" : "HTTP/1.1", s, json, retryAfter, closeAfter,
+        headRequest), ctx.voidPromise());
     responseDone = true;
     discarding = true;
     maybeEnd();
@@ -602,16 +614,14 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   // ---------------------------------------------------------------- WebSocket
 
   /** The pod accepted the upgrade: the 101 goes to the client and both connections become a byte tunnel. */
-  private void tunnel(HttpResponse r) {
+  private void tunnel(ResponseFramer.Head h) {
     UpstreamHandler u = up;
     up = null;
     active = false;
     endInFlight(); // the tunnel counts from now on
     Channel pod = u.channel();
     Channel client = ctx.channel();
-    r.setProtocolVersion(HttpVersion.HTTP_1_1);
-    r.headers().remove(HttpHeaderNames.KEEP_ALIVE);
-    ctx.writeAndFlush(r, ctx.voidPromise());
+    ctx.writeAndFlush(h.raw(), ctx.voidPromise()); // the pod's 101, as it sent it
     server.responses[1].increment();
     String id = sandboxId;
     server.activity.tunnelOpened(id);
@@ -627,6 +637,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     queued.clear();
     // Relays first, then the codecs come out: bytes they still hold go on to the relays.
     pod.pipeline().replace(UpstreamHandler.class, "tunnel", new TunnelRelay(client, onClose));
+    pod.pipeline().remove("encoder");
     pod.pipeline().remove("codec");
     ctx.pipeline().replace(this, "tunnel", new TunnelRelay(pod, onClose));
     client.pipeline().remove("codec");
@@ -676,6 +687,10 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
       h.set(FORWARDED_PORT, hasPort ? host.substring(colon + 1) : Integer.toString(server.listenPort()));
     }
     h.set(FORWARDED_PROTO, HTTP);
+  }
+
+  private static ByteBuf constant(String s) {
+    return Unpooled.unreleasableBuffer(Unpooled.copiedBuffer(s, StandardCharsets.US_ASCII).asReadOnly());
   }
 
   private static boolean isStandardConnectionToken(String v) {

@@ -12,6 +12,7 @@ import io.netty.util.ReferenceCountUtil;
 final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   private final ProxyServer.UpstreamPool pool;
   private ChannelHandlerContext ctx;
+  private ResponseFramer framer;
   private ProxyConnection owner;
   private String key;
   private Throwable failure;
@@ -23,6 +24,11 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
   Channel channel() {
     return ctx.channel();
+  }
+
+  /** What frames the pod's responses on this connection. */
+  ResponseFramer framer() {
+    return framer;
   }
 
   /** Lends this connection to a client connection for one exchange. */
@@ -54,6 +60,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    this.framer = ctx.pipeline().get(ResponseFramer.class);
   }
 
   @Override

@@ -366,29 +366,8 @@ class ProxyTest {
   void anIdempotentRequestOnAKeptAliveConnectionThePodClosedIsResentOnANewOne() throws Exception {
     try (ForgetfulPod pod = new ForgetfulPod()) {
       var admin = gateway.dev().cluster().client();
-      // A pool whose runtime port is the forgetful pod's, with no container ports: the simulated
-      // node starts nothing there, so connections to <pod IP>:<port> reach the wildcard listener.
-      var pool = new sh.navix.agentbox.api.crd.SandboxPool();
-      pool.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("forgetful").withNamespace("default").build());
-      var spec = new sh.navix.agentbox.api.crd.SandboxPoolSpec();
-      spec.setReplicas(1);
-      spec.setIdleImage("agentbox/idle:dev");
-      var runtime = new sh.navix.agentbox.api.crd.SandboxRuntimeSpec();
-      runtime.setName("http");
-      runtime.setPort(pod.port());
-      spec.setRuntimes(List.of(runtime));
-      spec.setTemplate(new io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder().withNewSpec().addNewContainer().withName("sandbox")
-          .withImage("agentbox/sandbox:dev").endContainer().endSpec().build());
-      pool.setSpec(spec);
-      admin.resource(pool).create();
-      Await.until("forgetful pool warm", Duration.ofSeconds(30), () -> admin.pods().inNamespace("default")
-          .withLabel(Labels.SANDBOX_POOL, "forgetful").list().getItems().stream().filter(Pods::claimable).count() == 1 ? true : null);
-      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.apiPort() + "/v1/sandboxes"))
-          .header("content-type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofString("{\"poolName\":\"forgetful\",\"image\":\"agentbox/sandbox:dev\",\"waitForRunning\":true}")).build(),
-          HttpResponse.BodyHandlers.ofString());
-      assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-      String id = new JsonObject(r.body()).getJsonObject("sandbox").getString("sandboxId");
+      var pool = podOnPort("forgetful", pod.port());
+      String id = pool.sandboxId();
       var retries = gateway.registry().find("agentbox_proxy_upstream_retries_total").counter();
       double before = retries.count();
 
@@ -402,7 +381,80 @@ class ProxyTest {
       assertThat(responses[1]).as("resent on a second connection").startsWith("HTTP/1.1 200").endsWith("answer-2");
       assertThat(retries.count() - before).isEqualTo(1);
       release(id);
-      admin.resource(pool).delete();
+      admin.resource(pool.pool()).delete();
+    }
+  }
+
+  /** A pool whose sandboxes are served by a test server on {@code port}, and a running sandbox of it. */
+  record RawPool(sh.navix.agentbox.api.crd.SandboxPool pool, String sandboxId) {}
+
+  static RawPool podOnPort(String name, int port) throws Exception {
+    var admin = gateway.dev().cluster().client();
+    // The pool's runtime port is the test server's, with no container ports: the simulated node
+    // starts nothing there, so connections to <pod IP>:<port> reach the server's wildcard listener.
+    var pool = new sh.navix.agentbox.api.crd.SandboxPool();
+    pool.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).withNamespace("default").build());
+    var spec = new sh.navix.agentbox.api.crd.SandboxPoolSpec();
+    spec.setReplicas(1);
+    spec.setIdleImage("agentbox/idle:dev");
+    var runtime = new sh.navix.agentbox.api.crd.SandboxRuntimeSpec();
+    runtime.setName("http");
+    runtime.setPort(port);
+    spec.setRuntimes(List.of(runtime));
+    spec.setTemplate(new io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder().withNewSpec().addNewContainer().withName("sandbox")
+        .withImage("agentbox/sandbox:dev").endContainer().endSpec().build());
+    pool.setSpec(spec);
+    admin.resource(pool).create();
+    Await.until(name + " pool warm", Duration.ofSeconds(30), () -> admin.pods().inNamespace("default")
+        .withLabel(Labels.SANDBOX_POOL, name).list().getItems().stream().filter(Pods::claimable).count() == 1 ? true : null);
+    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.apiPort() + "/v1/sandboxes"))
+        .header("content-type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"poolName\":\"" + name + "\",\"image\":\"agentbox/sandbox:dev\",\"waitForRunning\":true}"))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    return new RawPool(pool, new JsonObject(r.body()).getJsonObject("sandbox").getString("sandboxId"));
+  }
+
+  /** A test server on every address (so on each sandbox pod's IP) that serves each connection on a thread of its own. */
+  abstract static class RawPod implements AutoCloseable {
+    final java.net.ServerSocket socket;
+    final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+    final String name;
+
+    RawPod(String name) throws java.io.IOException {
+      this.name = name;
+      socket = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("0.0.0.0"));
+    }
+
+    /** Starts accepting: the last thing a subclass's constructor does. */
+    void start() {
+      Thread acceptor = new Thread(() -> {
+        while (!socket.isClosed()) {
+          try {
+            java.net.Socket c = socket.accept();
+            int n = connections.incrementAndGet();
+            Thread t = new Thread(() -> serve(c, n), name + "-" + n);
+            t.setDaemon(true);
+            t.start();
+          } catch (java.io.IOException closed) {
+            return;
+          }
+        }
+      }, name);
+      acceptor.setDaemon(true);
+      acceptor.start();
+    }
+
+    /** Serves connection number {@code n} (from 1), closing it when done. */
+    abstract void serve(java.net.Socket c, int n);
+
+    int port() {
+      return socket.getLocalPort();
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+      socket.close();
     }
   }
 
@@ -411,35 +463,14 @@ class ProxyTest {
    * second one arrives, unanswered: what a pod's keep-alive timeout looks like when it strikes just
    * as the proxy reuses the connection.
    */
-  static final class ForgetfulPod implements AutoCloseable {
-    final java.net.ServerSocket socket;
-    final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
-    final Thread acceptor;
-
+  static final class ForgetfulPod extends RawPod {
     ForgetfulPod() throws java.io.IOException {
-      socket = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("0.0.0.0"));
-      acceptor = new Thread(() -> {
-        while (!socket.isClosed()) {
-          try {
-            java.net.Socket c = socket.accept();
-            int n = connections.incrementAndGet();
-            Thread t = new Thread(() -> serve(c, n), "forgetful-pod-" + n);
-            t.setDaemon(true);
-            t.start();
-          } catch (java.io.IOException closed) {
-            return;
-          }
-        }
-      }, "forgetful-pod");
-      acceptor.setDaemon(true);
-      acceptor.start();
+      super("forgetful-pod");
+      start();
     }
 
-    int port() {
-      return socket.getLocalPort();
-    }
-
-    private static void serve(java.net.Socket c, int n) {
+    @Override
+    void serve(java.net.Socket c, int n) {
       try (c) {
         var in = new java.io.BufferedReader(new java.io.InputStreamReader(c.getInputStream(), java.nio.charset.StandardCharsets.ISO_8859_1));
         readHead(in);
@@ -459,10 +490,108 @@ class ProxyTest {
         // request line and headers; these requests have no body
       }
     }
+  }
+
+  /** A pod that answers each request (by method and path) with bytes the test wrote, closing after those marked so. */
+  static final class ScriptedPod extends RawPod {
+    record Answer(String bytes, boolean close) {}
+
+    final Map<String, Answer> script;
+
+    ScriptedPod(Map<String, Answer> script) throws java.io.IOException {
+      super("scripted-pod");
+      this.script = script;
+      start();
+    }
 
     @Override
-    public void close() throws java.io.IOException {
-      socket.close();
+    void serve(java.net.Socket c, int n) {
+      try (c) {
+        var in = new java.io.BufferedReader(new java.io.InputStreamReader(c.getInputStream(), java.nio.charset.StandardCharsets.ISO_8859_1));
+        String requestLine;
+        while ((requestLine = in.readLine()) != null) {
+          String line;
+          while ((line = in.readLine()) != null && !line.isEmpty()) {
+            // headers; these requests have no body
+          }
+          String[] parts = requestLine.split(" ");
+          Answer a = script.getOrDefault(parts[0] + " " + parts[1], new Answer("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n", false));
+          c.getOutputStream().write(a.bytes().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+          c.getOutputStream().flush();
+          if (a.close()) {
+            return;
+          }
+        }
+      } catch (java.io.IOException gone) {
+        // the proxy closed it: fine
+      }
+    }
+  }
+
+  static final String PLAIN = "HTTP/1.1 200 OK\r\nX-Custom:  kept as sent \r\nContent-Length: 5\r\n\r\nhello";
+  static final String CHUNKED = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nx-trailer: t\r\n\r\n";
+
+  @Test
+  void podResponsesReachTheClientAsThePodFramedThemAndTheConnectionGoesOn() throws Exception {
+    try (ScriptedPod pod = new ScriptedPod(Map.of(
+        "GET /plain", new ScriptedPod.Answer(PLAIN, false),
+        "HEAD /plain", new ScriptedPod.Answer("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", false),
+        "GET /chunked", new ScriptedPod.Answer(CHUNKED, false),
+        "GET /until-close", new ScriptedPod.Answer("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end", true),
+        "GET /early", new ScriptedPod.Answer("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", false),
+        "GET /hop", new ScriptedPod.Answer("HTTP/1.1 200 OK\r\nConnection: x-secret\r\nx-secret: 1\r\nKeep-Alive: timeout=5\r\n"
+            + "x-kept: yes\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", false)))) {
+      var admin = gateway.dev().cluster().client();
+      RawPool pool = podOnPort("scripted", pod.port());
+      String host = "Host: " + pod.port() + "-" + pool.sandboxId() + ".sandbox.localhost\r\n";
+
+      // One client connection: each response must end exactly where the pod's did, or the next
+      // would not be read as a response of its own.
+      String out = raw("GET /plain HTTP/1.1\r\n" + host + "\r\n" + "HEAD /plain HTTP/1.1\r\n" + host + "\r\n"
+          + "GET /chunked HTTP/1.1\r\n" + host + "\r\n" + "GET /until-close HTTP/1.1\r\n" + host + "\r\n"
+          + "GET /early HTTP/1.1\r\n" + host + "\r\n" + "GET /hop HTTP/1.1\r\n" + host + "\r\n"
+          + "GET /plain HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n");
+      String[] responses = out.split("(?=HTTP/1\\.1 )");
+      assertThat(responses).hasSize(8);
+      // Nothing to change: the pod's bytes, header case and spacing included.
+      assertThat(responses[0]).isEqualTo(PLAIN);
+      assertThat(responses[1]).isEqualTo("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
+      // Chunked: chunk framing, extensions and trailers as the pod sent them.
+      assertThat(responses[2]).isEqualTo("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+          + "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nx-trailer: t\r\n\r\n");
+      // Ended by the pod's close: chunked for the client, whose connection stays.
+      assertThat(responses[3]).isEqualTo("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n"
+          + "d\r\nuntil the end\r\n0\r\n\r\n");
+      assertThat(responses[4]).isEqualTo("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n");
+      assertThat(responses[5]).isEqualTo("HTTP/1.1 204 No Content\r\n\r\n");
+      // Hop-by-hop headers (and those the pod's Connection names) stay on the pod's hop; a
+      // Content-Length that Transfer-Encoding overrides goes.
+      assertThat(responses[6]).isEqualTo("HTTP/1.1 200 OK\r\nx-kept: yes\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+      assertThat(responses[7]).isEqualTo("HTTP/1.1 200 OK\r\nX-Custom:  kept as sent \r\nContent-Length: 5\r\nconnection: close\r\n\r\nhello");
+
+      // An HTTP/1.0 client gets a chunked body as its data, ended by the close.
+      assertThat(raw("GET /chunked HTTP/1.0\r\n" + host + "\r\n")).isEqualTo("HTTP/1.0 200 OK\r\nconnection: close\r\n\r\nhello world");
+      release(pool.sandboxId());
+      admin.resource(pool.pool()).delete();
+    }
+  }
+
+  @Test
+  void aResponseThatCannotBeFramedIsA502NotPassedOn() throws Exception {
+    try (ScriptedPod pod = new ScriptedPod(Map.of(
+        "GET /folded", new ScriptedPod.Answer("HTTP/1.1 200 OK\r\nx-a: 1\r\n folded\r\nContent-Length: 0\r\n\r\n", false),
+        "GET /two-lengths", new ScriptedPod.Answer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", false),
+        "GET /not-http", new ScriptedPod.Answer("SSH-2.0-OpenSSH_9.2\r\n\r\n", false)))) {
+      var admin = gateway.dev().cluster().client();
+      RawPool pool = podOnPort("malformed", pod.port());
+      String host = "Host: " + pod.port() + "-" + pool.sandboxId() + ".sandbox.localhost\r\n";
+      for (String path : List.of("/folded", "/two-lengths", "/not-http")) {
+        String out = raw("GET " + path + " HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n");
+        assertThat(out).as(path).startsWith("HTTP/1.1 502 Bad Gateway\r\n")
+            .contains("\"error\":\"sandbox " + pool.sandboxId() + " sent a malformed response: ");
+      }
+      release(pool.sandboxId());
+      admin.resource(pool.pool()).delete();
     }
   }
 

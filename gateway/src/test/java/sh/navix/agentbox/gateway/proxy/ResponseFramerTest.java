@@ -26,6 +26,12 @@ class ResponseFramerTest {
   }
 
   static Framed frame(String response, boolean headRequest, boolean upgrade, boolean dechunk, boolean bytewise, boolean closeAfter) {
+    return frame(response, headRequest, upgrade, dechunk, bytewise ? n -> 1 : n -> n, closeAfter);
+  }
+
+  /** Feeds the response in reads of {@code piece.applyAsInt(bytes left)} bytes. */
+  static Framed frame(String response, boolean headRequest, boolean upgrade, boolean dechunk, java.util.function.IntUnaryOperator piece,
+      boolean closeAfter) {
     ResponseFramer framer = new ResponseFramer();
     // As the proxy does, on seeing the head (before the body is framed): an HTTP/1.0 client wants the data alone.
     EmbeddedChannel ch = new EmbeddedChannel(framer, new ChannelInboundHandlerAdapter() {
@@ -43,9 +49,10 @@ class ResponseFramerTest {
     List<String> malformed = new ArrayList<>();
     int[] ends = {0};
     byte[] bytes = response.getBytes(StandardCharsets.ISO_8859_1);
-    int step = bytewise ? 1 : bytes.length;
-    for (int i = 0; i < bytes.length; i += step) {
-      ch.writeInbound(Unpooled.wrappedBuffer(bytes, i, Math.min(step, bytes.length - i)));
+    for (int i = 0; i < bytes.length; ) {
+      int n = Math.max(1, Math.min(piece.applyAsInt(bytes.length - i), bytes.length - i));
+      ch.writeInbound(Unpooled.wrappedBuffer(bytes, i, n));
+      i += n;
       drain(ch, heads, body, malformed, ends);
     }
     if (closeAfter) {
@@ -188,5 +195,49 @@ class ResponseFramerTest {
     assertThat(f.heads()).extracting(ResponseFramer.Head::status).containsExactly(101);
     assertThat(f.body()).isEqualTo("\u0081\u0002hi");
     assertThat(f.malformed()).isEmpty();
+  }
+
+  @Test
+  void randomResponsesReadInRandomPiecesFrameAsTheyWereWritten() {
+    java.util.Random random = new java.util.Random(20261206);
+    for (int round = 0; round < 400; round++) {
+      StringBuilder data = new StringBuilder();
+      int length = random.nextInt(4) == 0 ? 0 : random.nextInt(3000);
+      for (int i = 0; i < length; i++) {
+        data.append((char) random.nextInt(256)); // any byte, CR and LF included
+      }
+      StringBuilder head = new StringBuilder("HTTP/1.1 200 OK\r\n");
+      for (int h = random.nextInt(6); h > 0; h--) {
+        head.append("x-h").append(h).append(':').append(" ".repeat(random.nextInt(3))).append(Long.toString(random.nextLong(), 36)).append("\r\n");
+      }
+      int framing = random.nextInt(3);
+      String body;
+      if (framing == 0) {
+        head.append("Content-Length: ").append(length).append("\r\n");
+        body = data.toString();
+      } else if (framing == 1) {
+        head.append("Transfer-Encoding: chunked\r\n");
+        StringBuilder chunks = new StringBuilder();
+        for (int at = 0; at < length; ) {
+          int n = Math.min(length - at, 1 + random.nextInt(700));
+          chunks.append(Integer.toHexString(n)).append(random.nextBoolean() ? ";x=" + n : "").append("\r\n")
+              .append(data, at, at + n).append("\r\n");
+          at += n;
+        }
+        chunks.append("0\r\n").append(random.nextBoolean() ? "x-trailer: " + round + "\r\n" : "").append("\r\n");
+        body = chunks.toString();
+      } else {
+        body = data.toString();
+      }
+      String response = head.append("\r\n").append(body).toString();
+      boolean dechunk = framing == 1 && random.nextBoolean();
+      int maxPiece = 1 + random.nextInt(random.nextBoolean() ? 8 : 2000);
+      Framed f = frame(response, false, false, dechunk, n -> 1 + random.nextInt(maxPiece), framing == 2);
+      String seed = "round " + round + " framing " + framing + " dechunk " + dechunk + " pieces up to " + maxPiece;
+      assertThat(f.malformed()).as(seed).isEmpty();
+      assertThat(f.heads()).as(seed).hasSize(1);
+      assertThat(f.ends()).as(seed).isEqualTo(1);
+      assertThat(f.body()).as(seed).isEqualTo(dechunk ? data.toString() : body);
+    }
   }
 }

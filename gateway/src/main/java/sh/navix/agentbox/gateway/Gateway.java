@@ -121,7 +121,11 @@ public final class Gateway {
               options.defaultClaimWait.compareTo(options.maxClaimWait) > 0 ? options.maxClaimWait : options.defaultClaimWait,
               options.maxClaimWait, options.sandboxDomain, this::proxyPort, ClaimScheduler.DEFAULT_STARTUP_TIMEOUT, options.namespace);
           api = new ApiVerticle(options.host, options.apiPort, options.shutdownGrace, cache::synced, registry,
-              (v, router) -> new SandboxApi(v, cache, history, client, settings).routes(router));
+              (v, router) -> {
+                SandboxApi sandboxes = new SandboxApi(v, cache, history, client, settings);
+                sandboxes.routes(router);
+                return sandboxes::close;
+              });
           return vertx.deployVerticle(api);
         })
         .compose(id -> {

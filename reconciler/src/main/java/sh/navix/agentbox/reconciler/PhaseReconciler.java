@@ -10,6 +10,7 @@ import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.bus.BusConsumer;
 import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.Finalizers;
 import sh.navix.agentbox.api.crd.SandboxPhase;
@@ -30,7 +31,7 @@ public final class PhaseReconciler extends VerticleBase {
   private final Lifecycle lifecycle;
   private final Duration resync;
   private KeyedQueue queue;
-  private LeaderConsumer<Bus.PodChanged> consumer;
+  private BusConsumer<Bus.PodChanged> consumer;
   private long timer = -1;
 
   public PhaseReconciler(Lifecycle lifecycle, Duration resync) {
@@ -41,7 +42,7 @@ public final class PhaseReconciler extends VerticleBase {
   @Override
   public Future<?> start() {
     queue = new KeyedQueue("phase", this::reconcile);
-    consumer = LeaderConsumer.on(vertx, Bus.POD_CHANGED, m -> {
+    consumer = BusConsumer.on(vertx, Bus.POD_CHANGED, m -> {
       Bus.PodChanged c = m.body();
       if (c.newPhase() != null || c.oldPhase() != null) {
         queue.submit(c.namespace() + "/" + c.podName());

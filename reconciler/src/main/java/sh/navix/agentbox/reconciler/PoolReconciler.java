@@ -22,6 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sh.navix.agentbox.api.Json;
 import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.bus.BusConsumer;
 import sh.navix.agentbox.api.cache.PoolPodCounts;
 import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.SandboxPhase;
@@ -58,7 +59,7 @@ public final class PoolReconciler extends VerticleBase {
   private KeyedQueue queue;
   /** Pools with a pod-event reconcile already scheduled. */
   private final Set<String> debounced = new HashSet<>();
-  private final List<LeaderConsumer<?>> consumers = new ArrayList<>();
+  private final List<BusConsumer<?>> consumers = new ArrayList<>();
   private long resyncTimer = -1;
   private long tickTimer = -1;
 
@@ -70,9 +71,9 @@ public final class PoolReconciler extends VerticleBase {
   @Override
   public Future<?> start() {
     queue = new KeyedQueue("pool", this::reconcile);
-    consumers.add(LeaderConsumer.<Bus.PoolChanged>on(vertx, Bus.POOL_CHANGED, m -> queue.submit(m.body().namespace() + "/" + m.body().name()),
+    consumers.add(BusConsumer.<Bus.PoolChanged>on(vertx, Bus.POOL_CHANGED, m -> queue.submit(m.body().namespace() + "/" + m.body().name()),
         m -> LOG.debug("pool {}/{}: event dropped, this replica stopped leading", m.body().namespace(), m.body().name())));
-    consumers.add(LeaderConsumer.<Bus.PodChanged>on(vertx, Bus.POD_CHANGED, m -> {
+    consumers.add(BusConsumer.<Bus.PodChanged>on(vertx, Bus.POD_CHANGED, m -> {
       if (m.body().poolName() != null) {
         String key = m.body().namespace() + "/" + m.body().poolName();
         // A pod this reconciler created has been seen, whatever the event: it is no longer
@@ -96,7 +97,7 @@ public final class PoolReconciler extends VerticleBase {
       new ArrayList<>(watchlist).forEach(queue::submit);
       new ArrayList<>(statusDue).forEach(queue::submit);
     });
-    return Future.all(consumers.stream().map(LeaderConsumer::completion).toList());
+    return Future.all(consumers.stream().map(BusConsumer::completion).toList());
   }
 
   @Override
@@ -104,7 +105,7 @@ public final class PoolReconciler extends VerticleBase {
     queue.close();
     vertx.cancelTimer(resyncTimer);
     vertx.cancelTimer(tickTimer);
-    return Future.all(consumers.stream().map(LeaderConsumer::unregister).toList());
+    return Future.all(consumers.stream().map(BusConsumer::unregister).toList());
   }
 
   private void resyncAll() {

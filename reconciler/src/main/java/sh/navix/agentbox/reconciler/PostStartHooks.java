@@ -30,6 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sh.navix.agentbox.api.Json;
 import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.bus.BusConsumer;
 import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.SandboxStopReason;
 import sh.navix.agentbox.api.lifecycle.Pods;
@@ -61,7 +62,7 @@ final class PostStartHooks extends VerticleBase {
   private final MeterRegistry registry;
   private final Duration timeout;
   private final Set<Attempt> inFlight = new HashSet<>();
-  private LeaderConsumer<Bus.SandboxRunning> consumer;
+  private BusConsumer<Bus.SandboxRunning> consumer;
   private HttpClient http;
   /** Set when this replica stops leading: hooks in progress are abandoned, not failed. */
   private boolean stopped;
@@ -76,7 +77,7 @@ final class PostStartHooks extends VerticleBase {
   @Override
   public Future<?> start() {
     http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false));
-    consumer = LeaderConsumer.on(vertx, Bus.SANDBOX_RUNNING, this::running, this::droppedOnStop);
+    consumer = BusConsumer.on(vertx, Bus.SANDBOX_RUNNING, this::running, this::droppedOnStop);
     return consumer.completion();
   }
 

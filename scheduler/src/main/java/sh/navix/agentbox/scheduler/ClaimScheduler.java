@@ -29,6 +29,7 @@ import org.slf4j.LoggerFactory;
 import sh.navix.agentbox.api.GoDuration;
 import sh.navix.agentbox.api.Json;
 import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.bus.BusConsumer;
 import sh.navix.agentbox.api.cache.ClusterCache;
 import sh.navix.agentbox.api.cache.PoolPodCounts;
 import sh.navix.agentbox.api.crd.Annotations;
@@ -80,6 +81,7 @@ public final class ClaimScheduler extends VerticleBase {
   /** Sandbox id → a claim of it whose write outcome is unknown, still watched. */
   private final Map<String, Unconfirmed> unconfirmed = new HashMap<>();
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
+  private BusConsumer<Bus.PodChanged> podEvents;
   private final List<Long> timers = new ArrayList<>();
   private Counter conflicts;
 
@@ -134,15 +136,15 @@ public final class ClaimScheduler extends VerticleBase {
     consumers.add(vertx.eventBus().<Bus.ClaimRequest>consumer(Bus.CLAIM, this::onClaim));
     consumers.add(vertx.eventBus().<Bus.ClaimCancel>consumer(Bus.CLAIM_CANCEL, m -> cancel(m.body().sandboxId())));
     consumers.add(vertx.eventBus().<Bus.ClaimAnswered>consumer(Bus.CLAIM_ANSWERED, m -> answered(m.body().sandboxId())));
-    consumers.add(vertx.eventBus().<Bus.PodChanged>consumer(Bus.POD_CHANGED, m -> {
+    podEvents = BusConsumer.on(vertx, Bus.POD_CHANGED, m -> {
       forgetIfCaughtUp(m.body().namespace(), m.body().podName());
       PoolQueue q = queues.get(m.body().namespace() + "/" + m.body().poolName());
       if (q != null && !q.waiting.isEmpty()) {
         drain(q);
       }
-    }));
+    }, m -> LOG.debug("pod {}/{}: event dropped, the scheduler has stopped", m.body().namespace(), m.body().podName()));
     timers.add(vertx.setPeriodic(1000, id -> mirror()));
-    return Future.all(consumers.stream().map(MessageConsumer::completion).toList());
+    return Future.all(podEvents.completion(), Future.all(consumers.stream().map(MessageConsumer::completion).toList()));
   }
 
   @Override
@@ -155,7 +157,7 @@ public final class ClaimScheduler extends VerticleBase {
       }
       q.waiting.clear();
     }
-    return Future.all(consumers.stream().map(MessageConsumer::unregister).toList());
+    return Future.all(podEvents.unregister(), Future.all(consumers.stream().map(MessageConsumer::unregister).toList()));
   }
 
   private void onClaim(Message<Bus.ClaimRequest> m) {

@@ -1,4 +1,4 @@
-package sh.navix.agentbox.reconciler;
+package sh.navix.agentbox.api.bus;
 
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -11,21 +11,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * An event-bus consumer of a leader verticle, which stops whenever its replica stops leading. The
- * messages still on their way to it then (a burst of pod events, a sandbox just marked running) are
- * dropped by Vert.x, each with a WARN "Discarding message since the consumer is not registered": a
- * hundred or more at every change of leader under load, for what is expected and harmless (the next
- * leader reads the cache afresh). Here each such message goes to the verticle's own {@code
- * droppedOnStop} handler instead, which says what it means for that message, if anything. A message
- * dropped while the consumer is still running (its buffer full) is still a WARN.
+ * An event-bus consumer for notifications (pod and pool events, a sandbox marked running), for a
+ * verticle that stops while the cluster goes on changing: a leader verticle when its replica stops
+ * leading, any of them when the gateway shuts down. The messages still on their way to a consumer
+ * when it is unregistered are dropped by Vert.x, each with a WARN "Discarding message since the
+ * consumer is not registered": a hundred or more under load, for what is expected and harmless
+ * (whoever takes over reads the cache afresh). Here each goes to the owner's {@code droppedOnStop}
+ * handler instead, which says what it means for that message, if anything. Unregister it through
+ * {@link #unregister()} (a verticle's stop), not by leaving it to the undeploy. A message dropped
+ * while the consumer is still running (its buffer full) is still a WARN.
  */
-final class LeaderConsumer<T> {
-  private static final Logger LOG = LoggerFactory.getLogger(LeaderConsumer.class);
+public final class BusConsumer<T> {
+  private static final Logger LOG = LoggerFactory.getLogger(BusConsumer.class);
 
   private final MessageConsumer<T> consumer;
   private volatile boolean stopping;
 
-  private LeaderConsumer(Vertx vertx, MessageConsumerOptions options, Handler<Message<T>> handler, Handler<Message<T>> droppedOnStop) {
+  private BusConsumer(Vertx vertx, MessageConsumerOptions options, Handler<Message<T>> handler, Handler<Message<T>> droppedOnStop) {
     this.consumer = vertx.eventBus().consumer(options);
     if (consumer instanceof MessageConsumerImpl<T> impl) {
       // Vert.x's own hook for dropped messages (not on the MessageConsumer interface). Set before
@@ -41,28 +43,28 @@ final class LeaderConsumer<T> {
     consumer.handler(handler);
   }
 
-  /** Registers a consumer on {@code address}; call from the verticle's start. */
-  static <T> LeaderConsumer<T> on(Vertx vertx, String address, Handler<Message<T>> handler, Handler<Message<T>> droppedOnStop) {
+  /** Registers a consumer on {@code address}, on the calling context (a verticle's start). */
+  public static <T> BusConsumer<T> on(Vertx vertx, String address, Handler<Message<T>> handler, Handler<Message<T>> droppedOnStop) {
     return on(vertx, new MessageConsumerOptions().setAddress(address), handler, droppedOnStop);
   }
 
-  static <T> LeaderConsumer<T> on(Vertx vertx, MessageConsumerOptions options, Handler<Message<T>> handler, Handler<Message<T>> droppedOnStop) {
-    return new LeaderConsumer<>(vertx, options, handler, droppedOnStop);
+  public static <T> BusConsumer<T> on(Vertx vertx, MessageConsumerOptions options, Handler<Message<T>> handler, Handler<Message<T>> droppedOnStop) {
+    return new BusConsumer<>(vertx, options, handler, droppedOnStop);
   }
 
   /** Completes once the registration has reached the event bus. */
-  Future<Void> completion() {
+  public Future<Void> completion() {
     return consumer.completion();
   }
 
   /** Unregisters; messages still on their way go to {@code droppedOnStop}. */
-  Future<Void> unregister() {
+  public Future<Void> unregister() {
     stopping = true;
     return consumer.unregister();
   }
 
   /** The Vert.x consumer (tests pause it). */
-  MessageConsumer<T> consumer() {
+  public MessageConsumer<T> consumer() {
     return consumer;
   }
 }

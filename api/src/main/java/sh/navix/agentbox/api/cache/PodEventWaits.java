@@ -3,12 +3,12 @@ package sh.navix.agentbox.api.cache;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.MessageConsumer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.bus.BusConsumer;
 
 /**
  * Waits until a condition on the cluster cache holds, checked again on every pod event
@@ -20,13 +20,14 @@ import sh.navix.agentbox.api.bus.Bus;
 public final class PodEventWaits {
   private final Vertx vertx;
   private final List<Waiter> waiting = new ArrayList<>();
-  private final MessageConsumer<Bus.PodChanged> events;
+  private final BusConsumer<Bus.PodChanged> events;
 
   private record Waiter(BooleanSupplier condition, Promise<Void> done) {}
 
   public PodEventWaits(Vertx vertx) {
     this.vertx = vertx;
-    this.events = vertx.eventBus().consumer(Bus.POD_CHANGED, m -> wake());
+    // An event that comes after close() has nothing left to wake.
+    this.events = BusConsumer.on(vertx, Bus.POD_CHANGED, m -> wake(), m -> {});
   }
 
   /** Completes once {@code condition} holds (now or after a pod event); fails after {@code max}. */

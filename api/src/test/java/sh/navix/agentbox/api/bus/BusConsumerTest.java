@@ -1,4 +1,4 @@
-package sh.navix.agentbox.reconciler;
+package sh.navix.agentbox.api.bus;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -18,13 +18,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
-/** What a leader verticle's consumer does with the messages still on their way when it stops. */
-class LeaderConsumerTest {
+/** What a notification consumer does with the messages still on their way when it stops. */
+class BusConsumerTest {
   final Vertx vertx = Vertx.vertx();
   final ListAppender<ILoggingEvent> log = new ListAppender<>();
   final List<Logger> watched = List.of(
       (Logger) LoggerFactory.getLogger("io.vertx.core.eventbus.impl.MessageConsumerImpl"),
-      (Logger) LoggerFactory.getLogger(LeaderConsumer.class));
+      (Logger) LoggerFactory.getLogger(BusConsumer.class));
 
   @BeforeEach
   void watchLogs() {
@@ -47,10 +47,10 @@ class LeaderConsumerTest {
   final List<Integer> dropped = new CopyOnWriteArrayList<>();
 
   /** A consumer registered on {@link #context}, which collects what it handles and what it drops on stopping. */
-  LeaderConsumer<Integer> register(MessageConsumerOptions options) throws Exception {
-    CompletableFuture<LeaderConsumer<Integer>> registered = new CompletableFuture<>();
+  BusConsumer<Integer> register(MessageConsumerOptions options) throws Exception {
+    CompletableFuture<BusConsumer<Integer>> registered = new CompletableFuture<>();
     context.runOnContext(v -> {
-      LeaderConsumer<Integer> c = LeaderConsumer.on(vertx, options, m -> handled.add(m.body()), m -> dropped.add(m.body()));
+      BusConsumer<Integer> c = BusConsumer.on(vertx, options, m -> handled.add(m.body()), m -> dropped.add(m.body()));
       c.completion().onSuccess(x -> registered.complete(c));
     });
     return registered.get(5, TimeUnit.SECONDS);
@@ -65,7 +65,7 @@ class LeaderConsumerTest {
 
   @Test
   void messagesStillOnTheirWayWhenItStopsGoToTheDroppedHandlerWithoutAWarningEach() throws Exception {
-    LeaderConsumer<Integer> consumer = register(new MessageConsumerOptions().setAddress("test.events"));
+    BusConsumer<Integer> consumer = register(new MessageConsumerOptions().setAddress("test.events"));
 
     // A burst published and the consumer stopped in one go on its own context, as a leader
     // verticle stops in the middle of a burst of pod events: none of the burst has been handled yet.
@@ -89,7 +89,7 @@ class LeaderConsumerTest {
 
   @Test
   void aMessageDroppedWhileItRunsBecauseItsBufferIsFullIsStillAWarning() throws Exception {
-    LeaderConsumer<Integer> consumer = register(new MessageConsumerOptions().setAddress("test.events").setMaxBufferedMessages(2));
+    BusConsumer<Integer> consumer = register(new MessageConsumerOptions().setAddress("test.events").setMaxBufferedMessages(2));
 
     CompletableFuture<Void> published = new CompletableFuture<>();
     context.runOnContext(v -> {

@@ -32,17 +32,22 @@ public final class ApiVerticle extends VerticleBase {
   private final Duration shutdownGrace;
   private final BooleanSupplier ready;
   private final PrometheusMeterRegistry registry;
-  private final java.util.function.BiConsumer<io.vertx.core.Vertx, Router> routes;
+  private final java.util.function.BiFunction<io.vertx.core.Vertx, Router, java.util.function.Supplier<Future<?>>> routes;
+  /** What the routes need done when the verticle stops (they stop listening to the event bus). */
+  private java.util.function.Supplier<Future<?>> closeRoutes = Future::succeededFuture;
   private HttpServer server;
   private volatile boolean stopping;
 
   public ApiVerticle(String host, int port, Duration shutdownGrace, BooleanSupplier ready, PrometheusMeterRegistry registry) {
-    this(host, port, shutdownGrace, ready, registry, (v, r) -> {});
+    this(host, port, shutdownGrace, ready, registry, (v, r) -> Future::succeededFuture);
   }
 
-  /** {@code routes} adds the {@code /v1} routes on the verticle's own Vert.x context. */
+  /**
+   * {@code routes} adds the {@code /v1} routes on the verticle's own Vert.x context, and says what
+   * to close once the listener has drained.
+   */
   public ApiVerticle(String host, int port, Duration shutdownGrace, BooleanSupplier ready, PrometheusMeterRegistry registry,
-      java.util.function.BiConsumer<io.vertx.core.Vertx, Router> routes) {
+      java.util.function.BiFunction<io.vertx.core.Vertx, Router, java.util.function.Supplier<Future<?>>> routes) {
     this.routes = routes;
     this.host = host;
     this.port = port;
@@ -72,7 +77,7 @@ public final class ApiVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopping = true;
-    return server == null ? Future.succeededFuture() : server.shutdown(shutdownGrace);
+    return (server == null ? Future.succeededFuture() : server.shutdown(shutdownGrace)).eventually(() -> closeRoutes.get());
   }
 
   Router router() {
@@ -82,7 +87,7 @@ public final class ApiVerticle extends VerticleBase {
     router.get("/readyz").handler(this::readyz);
     router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
     router.get("/openapi.json").handler(ctx -> ctx.response().putHeader("content-type", "application/json").end(openapi));
-    routes.accept(vertx, router);
+    closeRoutes = routes.apply(vertx, router);
     router.errorHandler(400, ctx -> error(ctx, ctx.failure() instanceof ApiError e ? e : ApiError.badRequest("bad request")));
     router.errorHandler(413, ctx -> error(ctx, ApiError.badRequest("request body too large")));
     router.errorHandler(404, ctx -> error(ctx, ApiError.notFound("no route for " + ctx.request().method() + " " + ctx.request().path())));

@@ -48,6 +48,11 @@ final class CacheCatchUp {
     return until != null && System.nanoTime() - until < 0;
   }
 
+  /** Stops listening to pod events. */
+  Future<Void> close() {
+    return waits.close();
+  }
+
   /** Completes once the cache shows the sandbox's pod; fails after {@code max}. */
   Future<Void> whenCached(String sandboxId, Duration max) {
     return waits.until(() -> cache.podBySandboxId(sandboxId).isPresent(), max);

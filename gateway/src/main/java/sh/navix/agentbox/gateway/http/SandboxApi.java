@@ -28,6 +28,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import sh.navix.agentbox.api.Json;
 import sh.navix.agentbox.api.bus.Bus;
+import sh.navix.agentbox.api.bus.BusConsumer;
 import sh.navix.agentbox.api.cache.ClusterCache;
 import sh.navix.agentbox.api.cache.PoolPodCounts;
 import sh.navix.agentbox.api.crd.Annotations;
@@ -79,6 +80,7 @@ public final class SandboxApi {
   private final SandboxViews views;
   private final WebClient probes;
   private final CacheCatchUp catchUp;
+  private final BusConsumer<Bus.PodChanged> podEvents;
   /**
    * Idempotent creates of this replica by sandbox id: in progress, or answered within the last
    * minute. A retry that arrives before the informer has seen the claimed pod must get the same
@@ -100,7 +102,12 @@ public final class SandboxApi {
     this.views = new SandboxViews(cache, settings.domain(), settings.proxyPort());
     this.probes = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(2000).setIdleTimeout(5).setKeepAlive(false));
     this.catchUp = new CacheCatchUp(vertx, cache);
-    vertx.eventBus().<Bus.PodChanged>consumer(Bus.POD_CHANGED, m -> onPodChanged(m.body()));
+    this.podEvents = BusConsumer.on(vertx, Bus.POD_CHANGED, m -> onPodChanged(m.body()), m -> {});
+  }
+
+  /** Stops listening to pod events (the API verticle's stop): whatever still comes has no request left to serve. */
+  public Future<Void> close() {
+    return Future.join(podEvents.unregister(), catchUp.close()).mapEmpty();
   }
 
   /** Registers the routes on {@code router}. */

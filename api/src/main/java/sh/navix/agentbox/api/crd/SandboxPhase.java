@@ -25,16 +25,12 @@ public enum SandboxPhase {
 
   /** The phase for a label value, empty when the value is missing or unknown. */
   public static Optional<SandboxPhase> fromWire(String value) {
-    if (value == null) {
-      return Optional.empty();
-    }
-    for (SandboxPhase p : values()) {
-      if (p.wire.equals(value)) {
-        return Optional.of(p);
-      }
-    }
-    return Optional.empty();
+    return value == null ? Optional.empty() : BY_WIRE.getOrDefault(value, Optional.empty());
   }
+
+  // Read on every routed request: one lookup, no copy of values(), no allocation.
+  private static final java.util.Map<String, Optional<SandboxPhase>> BY_WIRE =
+      java.util.Arrays.stream(values()).collect(java.util.stream.Collectors.toUnmodifiableMap(p -> p.wire, Optional::of));
 
   @Override
   public String toString() {

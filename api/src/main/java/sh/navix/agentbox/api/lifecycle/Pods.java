@@ -76,7 +76,7 @@ public final class Pods {
    */
   public static Optional<Pod> holder(List<Pod> holders) {
     if (holders.size() < 2) {
-      return holders.stream().findFirst();
+      return holders.isEmpty() ? Optional.empty() : Optional.of(holders.get(0));
     }
     Optional<Pod> live = holders.stream()
         .filter(Pods::live)

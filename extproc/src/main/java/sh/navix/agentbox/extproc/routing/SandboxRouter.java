@@ -1,8 +1,7 @@
 package sh.navix.agentbox.extproc.routing;
 
+import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.Pod;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
 import sh.navix.agentbox.api.cache.ClusterCache;
@@ -60,33 +59,41 @@ public final class SandboxRouter {
     if (ip == null || ip.isEmpty()) {
       return new RouteDecision.Reject(503, "sandbox " + t.sandboxId() + " has no address yet", 1);
     }
-    List<Integer> ports = ports(p);
-    Integer port = t.port();
+    Integer port = runtimePort(p, t.port());
     if (port == null) {
-      if (ports.isEmpty()) {
-        return new RouteDecision.Reject(404, "sandbox " + t.sandboxId() + " declares no runtime port: name one", null);
-      }
-      port = ports.get(0);
-    } else if (!ports.contains(port)) {
-      return new RouteDecision.Reject(403, "port " + port + " is not a runtime port of sandbox " + t.sandboxId(), null);
+      return t.port() == null
+          ? new RouteDecision.Reject(404, "sandbox " + t.sandboxId() + " declares no runtime port: name one", null)
+          : new RouteDecision.Reject(403, "port " + t.port() + " is not a runtime port of sandbox " + t.sandboxId(), null);
     }
     return new RouteDecision.Route(t.sandboxId(), ip, port, t.path());
   }
 
-  /** The sandbox's runtime ports: the pool's runtimes, else the first container's declared ports. */
-  List<Integer> ports(Pod p) {
-    List<Integer> ports = new ArrayList<>();
+  /**
+   * The port to route to: {@code wanted} if it is one of the sandbox's runtime ports, else null; the
+   * first of them when none is named. The runtime ports are the pool's runtimes', else (when they
+   * name none) the first container's declared ports. Called on every request: no list is built.
+   */
+  Integer runtimePort(Pod p, Integer wanted) {
     Optional<SandboxPool> pool = cache.pool(Pods.namespace(p), Pods.pool(p));
+    boolean any = false;
     if (pool.isPresent() && pool.get().getSpec().getRuntimes() != null) {
       for (SandboxRuntimeSpec r : pool.get().getSpec().getRuntimes()) {
         if (r.getPort() != null) {
-          ports.add(r.getPort());
+          if (wanted == null || wanted.equals(r.getPort())) {
+            return r.getPort();
+          }
+          any = true;
         }
       }
     }
-    if (ports.isEmpty() && p.getSpec().getContainers().get(0).getPorts() != null) {
-      p.getSpec().getContainers().get(0).getPorts().forEach(cp -> ports.add(cp.getContainerPort()));
+    if (any || p.getSpec().getContainers().get(0).getPorts() == null) {
+      return null;
     }
-    return ports;
+    for (ContainerPort cp : p.getSpec().getContainers().get(0).getPorts()) {
+      if (wanted == null || wanted.equals(cp.getContainerPort())) {
+        return cp.getContainerPort();
+      }
+    }
+    return null;
   }
 }

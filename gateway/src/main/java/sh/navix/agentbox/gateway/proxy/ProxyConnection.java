@@ -415,11 +415,9 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
         up.channel().config().setAutoRead(false);
       }
     } else if (msg == ResponseFramer.END) {
+      writeHeldHead();
       if (rechunk) {
-        writeHeldHead();
         ctx.write(LAST_CHUNK.retainedDuplicate(), ctx.voidPromise());
-      } else {
-        writeHeldHead();
       }
       ctx.flush();
       responseEnded();

@@ -57,7 +57,7 @@ final class ResponseFramer extends ByteToMessageDecoder {
   private static final byte[] TRANSFER_ENCODING = lower("transfer-encoding");
   private static final byte[] CONNECTION = lower("connection");
   /** Hop-by-hop response headers (RFC 9110 §7.6.1): their presence means the head must be rewritten. */
-  static final List<byte[]> HOP_BY_HOP = List.of(CONNECTION, lower("keep-alive"), lower("proxy-authenticate"),
+  private static final List<byte[]> HOP_BY_HOP = List.of(CONNECTION, lower("keep-alive"), lower("proxy-authenticate"),
       lower("proxy-authorization"), lower("te"), lower("trailer"), lower("upgrade"), lower("proxy-connection"), TRANSFER_ENCODING);
 
   private State state = State.IDLE;
@@ -446,7 +446,8 @@ final class ResponseFramer extends ByteToMessageDecoder {
     return value;
   }
 
-  private static boolean hopByHop(ByteBuf in, int from, int len) {
+  /** Whether the bytes name a hop-by-hop header. */
+  static boolean hopByHop(ByteBuf in, int from, int len) {
     for (byte[] name : HOP_BY_HOP) {
       if (nameIs(in, from, len, name)) {
         return true;

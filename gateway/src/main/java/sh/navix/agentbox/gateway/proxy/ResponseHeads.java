@@ -69,10 +69,8 @@ final class ResponseHeads {
   }
 
   private static boolean dropped(ByteBuf raw, int from, int len, ResponseFramer.Head h) {
-    for (byte[] name : ResponseFramer.HOP_BY_HOP) {
-      if (ResponseFramer.nameIs(raw, from, len, name)) {
-        return true;
-      }
+    if (ResponseFramer.hopByHop(raw, from, len)) {
+      return true;
     }
     for (String name : h.drop()) {
       if (ResponseFramer.nameIs(raw, from, len, name.getBytes(StandardCharsets.ISO_8859_1))) {

@@ -7,64 +7,35 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.TooLongFrameException;
-import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
-import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
-import java.util.List;
-import java.util.Locale;
 import java.util.Set;
-import java.util.stream.Stream;
 import sh.navix.agentbox.api.Json;
-import sh.navix.agentbox.extproc.routing.RequestTargets;
 import sh.navix.agentbox.extproc.routing.RouteDecision;
 
 /**
  * One client connection to the built-in proxy. Requests on it are served one after another
- * (pipelined ones wait their turn): routed, their head edited in place and written to a pod
- * connection from the event loop's pool, their body chunks handed on as they arrive. The pod's
+ * (pipelined ones wait their turn), as {@link RequestFramer} framed them: routed, their head
+ * written to a pod connection from the event loop's pool as a request line of the proxy's, the
+ * client's header lines that go on and the proxy's own, their body handed on as it arrives. The pod's
  * response comes back as the pod framed it ({@link ResponseFramer}): its bytes as they came when
  * its head suits the client as it is, else behind a rewritten head. A WebSocket handshake that the
  * pod accepts turns both connections into a byte tunnel.
  */
 final class ProxyConnection extends ChannelInboundHandlerAdapter {
-  /** Request headers that concern one hop only (RFC 9110 §7.6.1), plus the handshake of {@code Expect}. */
-  static final List<AsciiString> HOP_BY_HOP = Stream.of("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-      "trailer", "upgrade", "proxy-connection", "expect", "transfer-encoding").map(AsciiString::cached).toList();
-  // Header names as AsciiString: their hash is computed once, not on every request.
-  private static final AsciiString DESTINATION = AsciiString.cached(RequestTargets.DESTINATION);
-  private static final AsciiString FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
-  private static final AsciiString FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
-  private static final AsciiString FORWARDED_PORT = AsciiString.cached("x-forwarded-port");
-  private static final AsciiString FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
-  private static final AsciiString HTTP = AsciiString.cached("http");
+  private static final byte[] HTTP11_CRLF = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] WEBSOCKET_UPGRADE = "connection: upgrade\r\nupgrade: websocket\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] FORWARDED_PROTO = "x-forwarded-proto: http\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
   private static final ByteBuf CONTINUE = constant("HTTP/1.1 100 Continue\r\n\r\n");
   private static final ByteBuf CRLF = constant("\r\n");
   private static final ByteBuf LAST_CHUNK = constant("0\r\n\r\n");
-  /**
-   * Headers that say where a message ends (and where it goes): never removed because the other
-   * side named them in Connection, or "Connection: content-length" would turn a request's body into
-   * a second request the pod reads on the same connection (request smuggling).
-   */
-  private static final Set<String> FRAMING = Set.of("content-length", "host");
   /** Messages read ahead of their turn before this connection stops reading. */
   private static final int MAX_QUEUED = 16;
-  private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS, HttpMethod.PUT,
-      HttpMethod.DELETE, HttpMethod.TRACE);
+  private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE");
 
   private final ProxyServer server;
   private final ProxyServer.UpstreamPool pool;
@@ -74,7 +45,12 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   /** Answered a refused Expect: the output is shut, input is dropped until the close. */
   private boolean lingering;
   private ChannelHandlerContext ctx;
-  private String clientIp;
+  private RequestFramer framer;
+  /** "x-forwarded-for: <client>\r\n", this connection's (null: its address is unknown). */
+  private byte[] forwardedFor;
+  /** The Host header of this connection's last request, and the x-forwarded-host/-port lines made of it. */
+  private String forwardedFrom;
+  private byte[] forwardedHost;
   private boolean inDrain;
   /** When the connection last had no exchange in progress (System.nanoTime). */
   private long idleSince = System.nanoTime();
@@ -98,8 +74,10 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   private boolean retried;
   private int status;
   private long started;
-  private HttpVersion clientVersion;
-  private HttpRequest head;
+  private boolean client10;
+  private boolean idempotent;
+  /** The request head as it goes to the pod (kept for a resend until the exchange ends). */
+  private ByteBuf head;
   private String sandboxId;
   private String podHost;
   private int podPort;
@@ -121,6 +99,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    this.framer = ctx.pipeline().get(RequestFramer.class);
   }
 
   @Override
@@ -136,9 +115,9 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   public void channelInactive(ChannelHandlerContext ctx) {
     server.closed(this);
     endInFlight();
-    queued.forEach(ReferenceCountUtil::release);
-    queued.clear();
+    releaseQueued();
     releaseHeldHead();
+    releaseHead();
     if (up != null) {
       UpstreamHandler u = up;
       up = null;
@@ -176,7 +155,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (lingering) {
-      ReferenceCountUtil.release(msg); // after a refused Expect: whatever still comes is dropped
+      release(msg); // after a refused Expect: whatever still comes is dropped
       return;
     }
     if (!queued.isEmpty() || mustWait(msg)) {
@@ -203,46 +182,56 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
 
   /** A request waits for the one before it; its body waits while its pod connection opens. */
   private boolean mustWait(Object msg) {
-    return msg instanceof HttpRequest ? active : connecting;
+    if (msg instanceof RequestFramer.Malformed) {
+      return active && !requestDone ? connecting : active; // a broken body, or a broken next request
+    }
+    return msg instanceof RequestFramer.Head ? active : connecting;
   }
 
   private void handle(Object msg) {
-    if (msg instanceof HttpRequest req) {
-      if (!req.decoderResult().isSuccess()) {
-        ReferenceCountUtil.release(msg);
-        badRequest(req.decoderResult().cause());
-        return;
+    if (msg instanceof RequestFramer.Head h) {
+      try {
+        begin(h);
+      } finally {
+        h.fields().release();
       }
-      begin(req);
-      return; // HttpServerCodec never merges a body into the head
-    }
-    if (msg instanceof HttpContent c) {
-      content(c);
+    } else if (msg instanceof ByteBuf body) {
+      content(body);
+    } else if (msg == MessageFramer.END) {
+      requestDone = true;
+      flushToPod();
+      maybeEnd();
+    } else if (msg instanceof RequestFramer.Malformed m) {
+      if (active && !requestDone) {
+        bodyFailed(m);
+      } else {
+        badRequest(m);
+      }
     } else {
       ReferenceCountUtil.release(msg);
     }
   }
 
-  private void begin(HttpRequest req) {
+  private void begin(RequestFramer.Head req) {
     active = true;
     requestDone = responseDone = discarding = responseStarted = upgrade = rechunk = bodySent = retried = false;
     status = 0;
     started = System.nanoTime();
-    clientVersion = req.protocolVersion();
-    headRequest = HttpMethod.HEAD.equals(req.method());
-    closeAfter = !HttpUtil.isKeepAlive(req) || server.draining();
-    HttpHeaders h = req.headers();
+    client10 = req.http10();
+    headRequest = "HEAD".equals(req.method());
+    idempotent = IDEMPOTENT.contains(req.method());
+    closeAfter = !req.keepAlive() || server.draining();
     // Expect: 100-continue is answered here, in turn: only once this request is the one being
     // served (a pipelined request waits in the queue until then) and only once it has a route.
     // (An HTTP/1.0 client's Expect is ignored, RFC 9110 §10.1.1.)
-    String expect = req.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0 ? h.get(HttpHeaderNames.EXPECT) : null;
+    String expect = client10 ? null : req.expect();
     boolean expectsContinue = expect != null && HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect);
     if (expect != null && !expectsContinue) {
       refuseUnsent(HttpResponseStatus.EXPECTATION_FAILED, "{\"error\":" + Json.encode("unsupported Expect: " + expect) + "}", null);
       return;
     }
-    String host = h.get(HttpHeaderNames.HOST);
-    RouteDecision d = server.router.route(h::get, host, req.uri());
+    String host = req.host();
+    RouteDecision d = server.router.route(req::header, host, req.target());
     if (d instanceof RouteDecision.Reject r) {
       if (expectsContinue) {
         refuseUnsent(HttpResponseStatus.valueOf(r.status()), r.body(), r.retryAfterSeconds());
@@ -257,30 +246,15 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     RouteDecision.Route route = (RouteDecision.Route) d;
     sandboxId = route.sandboxId();
     inFlight = server.activity.requestStarted(sandboxId);
-    upgrade = isWebSocketUpgrade(h);
-    boolean chunked = HttpUtil.isTransferEncodingChunked(req);
-    removeHopByHop(h);
-    h.remove(DESTINATION);
-    if (chunked) {
-      h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-    }
-    if (upgrade) {
-      h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE).set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
-    }
-    forwarded(h, host);
-    if (host == null) {
-      h.set(HttpHeaderNames.HOST, route.host() + ":" + route.port());
-    }
-    req.setUri(route.path());
-    req.setProtocolVersion(HttpVersion.HTTP_1_1);
-    head = req;
+    upgrade = req.webSocket();
     podHost = route.host();
     podPort = route.port();
     podAddress = podHost + ":" + podPort;
+    head = podHead(req, route, host);
     UpstreamHandler pooled = upgrade ? null : pool.poll(podAddress);
     if (pooled != null) {
       attach(pooled, true);
-      up.channel().write(head, up.channel().voidPromise());
+      up.channel().write(head.retainedDuplicate(), up.channel().voidPromise());
       upNeedsFlush = true;
     } else {
       connect();
@@ -302,10 +276,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
         badGateway(f.cause());
       } else {
         attach(f.channel().pipeline().get(UpstreamHandler.class), false);
-        up.channel().write(head, up.channel().voidPromise());
-        if (requestDone) {
-          up.channel().write(LastHttpContent.EMPTY_LAST_CONTENT, up.channel().voidPromise()); // a retry of a bodiless request
-        }
+        up.channel().write(head.retainedDuplicate(), up.channel().voidPromise());
         upNeedsFlush = true;
       }
       resume();
@@ -320,43 +291,36 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     u.channel().config().setAutoRead(ctx.channel().isWritable());
   }
 
-  private void content(HttpContent c) {
-    if (!c.decoderResult().isSuccess()) {
-      // A body the decoder could not read (a malformed chunk): Netty ends it with a failed last
-      // part, which must not reach the pod as the end of a complete request. The pod connection
-      // is dropped with the request half-sent, and the client gets a 400 and a close.
-      Throwable cause = c.decoderResult().cause();
-      c.release();
-      if (up != null) {
-        UpstreamHandler u = up;
-        up = null;
-        u.discard();
-      }
-      releaseHeldHead();
-      if (responseStarted || responseDone) {
-        ctx.close();
-      } else {
-        badRequest(cause);
-      }
+  private void content(ByteBuf body) {
+    if (discarding || up == null) {
+      body.release();
       return;
     }
-    boolean last = c instanceof LastHttpContent;
-    if (discarding || up == null) {
-      c.release();
-    } else {
-      if (c.content().isReadable() || (last && !((LastHttpContent) c).trailingHeaders().isEmpty())) {
-        bodySent = true;
-      }
-      up.channel().write(c, up.channel().voidPromise());
-      upNeedsFlush = true;
-      if (!up.channel().isWritable()) {
-        updateAutoRead();
-      }
+    bodySent |= body.isReadable();
+    up.channel().write(body, up.channel().voidPromise());
+    upNeedsFlush = true;
+    if (!up.channel().isWritable()) {
+      updateAutoRead();
     }
-    if (last) {
+  }
+
+  /**
+   * A body the framer could not read (a malformed chunk) must not reach the pod as the end of a
+   * complete request: the pod connection is dropped with the request half-sent, and the client gets
+   * a 400 and a close.
+   */
+  private void bodyFailed(RequestFramer.Malformed m) {
+    if (up != null) {
+      UpstreamHandler u = up;
+      up = null;
+      u.discard();
+    }
+    releaseHeldHead();
+    if (responseStarted || responseDone) {
+      ctx.close();
+    } else {
       requestDone = true;
-      flushToPod();
-      maybeEnd();
+      badRequest(m);
     }
   }
 
@@ -372,7 +336,8 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void updateAutoRead() {
-    boolean want = queued.size() < MAX_QUEUED && (up == null || up.channel().isWritable());
+    // Bytes after an upgrade request are held unread by the framer: none more is read until the pod answers.
+    boolean want = queued.size() < MAX_QUEUED && (up == null || up.channel().isWritable()) && !framer.awaiting();
     if (ctx.channel().config().isAutoRead() != want) {
       ctx.channel().config().setAutoRead(want);
     }
@@ -473,7 +438,6 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
    * client chunked; a chunked one to an HTTP/1.0 client as its data alone, ended by the close.
    */
   private ByteBuf responseHead(ResponseFramer.Head h) {
-    boolean client10 = clientVersion.equals(HttpVersion.HTTP_1_0);
     boolean chunkedOut = h.framing() == ResponseFramer.Framing.CHUNKED && !client10;
     rechunk = h.framing() == ResponseFramer.Framing.UNTIL_CLOSE && !client10;
     if (client10 && (h.framing() == ResponseFramer.Framing.CHUNKED || h.framing() == ResponseFramer.Framing.UNTIL_CLOSE)) {
@@ -522,7 +486,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     }
     boolean headSeen = heldHead != null;
     releaseHeldHead(); // never sent: the client gets a 502 instead
-    if (!headSeen && reused && !retried && !bodySent && !upgrade && IDEMPOTENT.contains(head.method())) {
+    if (!headSeen && reused && !retried && !bodySent && !upgrade && idempotent) {
       // A kept-alive connection the pod had closed: nothing reached it, so ask again on a new one.
       retried = true;
       server.upstreamRetries.increment();
@@ -537,22 +501,19 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     respond(HttpResponseStatus.BAD_GATEWAY, "{\"error\":" + Json.encode("sandbox " + sandboxId + " did not answer: " + why) + "}", null);
   }
 
-  private void badRequest(Throwable cause) {
-    HttpResponseStatus s = cause instanceof TooLongHttpHeaderException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
-        : cause instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
-        : cause instanceof TooLongFrameException ? HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE : HttpResponseStatus.BAD_REQUEST;
+  private void badRequest(RequestFramer.Malformed m) {
     active = true;
-    clientVersion = HttpVersion.HTTP_1_1;
+    client10 = false;
     headRequest = false;
     closeAfter = true; // the stream cannot be trusted past a malformed request
     requestDone = true;
-    respond(s, "{\"error\":" + Json.encode("malformed request: " + (cause == null ? "invalid" : cause.getMessage())) + "}", null);
+    respond(HttpResponseStatus.valueOf(m.status()), "{\"error\":" + Json.encode("malformed request: " + m.why()) + "}", null);
   }
 
   /** Answers the exchange from the proxy itself (routing error, bad gateway); a body still coming is dropped. */
   private void respond(HttpResponseStatus s, String json, Integer retryAfter) {
     status = s.code();
-    ctx.writeAndFlush(ResponseHeads.own(clientVersion.equals(HttpVersion.HTTP_1_0) ? "HTTP/1.0" : "HTTP/1.1", s, json, retryAfter, closeAfter,
+    ctx.writeAndFlush(ResponseHeads.own(client10 ? "HTTP/1.0" : "HTTP/1.1", s, json, retryAfter, closeAfter,
         headRequest), ctx.voidPromise());
     responseDone = true;
     discarding = true;
@@ -591,13 +552,24 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     }
     active = false;
     endInFlight();
-    head = null;
+    releaseHead();
     idleSince = System.nanoTime();
     server.responses[Math.min(5, Math.max(1, status / 100))].increment();
     server.requestTime.record(idleSince - started, java.util.concurrent.TimeUnit.NANOSECONDS);
     if (closeAfter) {
       ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(lingering ? f -> lingerThenClose() : ChannelFutureListener.CLOSE);
       return;
+    }
+    if (framer.awaiting()) {
+      // An upgrade request answered without switching: what the framer held is the next request. It
+      // is read in a task of its own, not from inside the framer's read that may have led here.
+      framer.resumeAfterRefusedUpgrade();
+      ctx.executor().execute(() -> {
+        if (ctx.channel().isActive() && ctx.pipeline().get(RequestFramer.class) == framer) {
+          ctx.pipeline().fireChannelRead(Unpooled.EMPTY_BUFFER);
+          ctx.pipeline().fireChannelReadComplete();
+        }
+      });
     }
     resume();
   }
@@ -631,68 +603,90 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
         server.closed(this);
       }
     };
-    queued.forEach(ReferenceCountUtil::release);
-    queued.clear();
+    releaseQueued();
+    releaseHead();
     // Relays first, then the codecs come out: bytes they still hold go on to the relays.
     pod.pipeline().replace(UpstreamHandler.class, "tunnel", new TunnelRelay(client, onClose));
-    pod.pipeline().remove("encoder");
     pod.pipeline().remove("codec");
     ctx.pipeline().replace(this, "tunnel", new TunnelRelay(pod, onClose));
-    client.pipeline().remove("codec");
+    client.pipeline().remove("codec"); // hands on the bytes it held after the upgrade request
     pod.config().setAutoRead(true);
     client.config().setAutoRead(true);
   }
 
   // ---------------------------------------------------------------- headers
 
-  static boolean isWebSocketUpgrade(HttpHeaders h) {
-    String upgrade = h.get(HttpHeaderNames.UPGRADE);
-    return upgrade != null && upgrade.equalsIgnoreCase("websocket");
-  }
-
-  /** Removes hop-by-hop headers, including those the Connection header names. */
-  static void removeHopByHop(HttpHeaders h) {
-    String connection = h.get(HttpHeaderNames.CONNECTION);
-    // The usual value, a lone close / keep-alive / upgrade, names no other header.
-    if (connection != null && (connection.indexOf(',') >= 0 || !isStandardConnectionToken(connection.trim()))) {
-      for (String c : h.getAll(HttpHeaderNames.CONNECTION)) {
-        for (String token : c.split(",")) {
-          String t = token.trim().toLowerCase(Locale.ROOT);
-          if (!t.isEmpty() && !isStandardConnectionToken(t) && !FRAMING.contains(t)) {
-            h.remove(t);
-          }
-        }
-      }
+  /**
+   * The request head as the pod gets it: the request line with the routed path in HTTP/1.1, the
+   * client's header lines that go on ({@link RequestFramer.Head#fields()}), a WebSocket upgrade's
+   * own two, {@code x-forwarded-for} (the client appended to any the request brought), {@code
+   * -host}, {@code -port}, {@code -proto}, and a {@code Host} when the client sent none.
+   */
+  private ByteBuf podHead(RequestFramer.Head req, RouteDecision.Route route, String host) {
+    if (forwardedFor == null && ctx.channel().remoteAddress() instanceof InetSocketAddress remote) {
+      String ip = remote.getAddress() == null ? remote.getHostString() : remote.getAddress().getHostAddress();
+      forwardedFor = ("x-forwarded-for: " + ip + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
     }
-    for (AsciiString name : HOP_BY_HOP) {
-      h.remove(name);
-    }
-  }
-
-  /** x-forwarded-for (the client appended to any the request brought), -host, -port, -proto. */
-  private void forwarded(HttpHeaders h, String host) {
-    if (clientIp == null && ctx.channel().remoteAddress() instanceof InetSocketAddress remote) {
-      clientIp = remote.getAddress() == null ? remote.getHostString() : remote.getAddress().getHostAddress();
-    }
-    if (clientIp != null) {
-      String prior = h.get(FORWARDED_FOR);
-      h.set(FORWARDED_FOR, prior == null ? clientIp : prior + ", " + clientIp);
-    }
-    if (host != null) {
-      h.set(FORWARDED_HOST, host);
+    if (host != null && !host.equals(forwardedFrom)) {
       int colon = host.lastIndexOf(':');
       boolean hasPort = colon > 0 && colon > host.lastIndexOf(']');
-      h.set(FORWARDED_PORT, hasPort ? host.substring(colon + 1) : Integer.toString(server.listenPort()));
+      forwardedHost = ("x-forwarded-host: " + host + "\r\nx-forwarded-port: " + (hasPort ? host.substring(colon + 1) : server.listenPort())
+          + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
+      forwardedFrom = host;
     }
-    h.set(FORWARDED_PROTO, HTTP);
+    String path = route.path();
+    ByteBuf fields = req.fields();
+    ByteBuf out = ctx.alloc().buffer(req.method().length() + path.length() + fields.readableBytes() + 160
+        + (forwardedHost == null ? 0 : forwardedHost.length) + (req.forwardedFor() == null ? 0 : req.forwardedFor().length() + 2));
+    out.writeCharSequence(req.method(), StandardCharsets.ISO_8859_1);
+    out.writeByte(' ');
+    out.writeCharSequence(path, StandardCharsets.ISO_8859_1);
+    out.writeBytes(HTTP11_CRLF);
+    out.writeBytes(fields, fields.readerIndex(), fields.readableBytes());
+    if (upgrade) {
+      out.writeBytes(WEBSOCKET_UPGRADE);
+    }
+    if (forwardedFor != null) {
+      if (req.forwardedFor() != null) {
+        out.writeCharSequence("x-forwarded-for: " + req.forwardedFor() + ", ", StandardCharsets.ISO_8859_1);
+        out.writeBytes(forwardedFor, 17, forwardedFor.length - 17);
+      } else {
+        out.writeBytes(forwardedFor);
+      }
+    } else if (req.forwardedFor() != null) {
+      out.writeCharSequence("x-forwarded-for: " + req.forwardedFor() + "\r\n", StandardCharsets.ISO_8859_1);
+    }
+    if (host != null) {
+      out.writeBytes(forwardedHost);
+    } else {
+      out.writeCharSequence("host: " + route.host() + ":" + route.port() + "\r\n", StandardCharsets.ISO_8859_1);
+    }
+    out.writeBytes(FORWARDED_PROTO); // and the empty line
+    return out;
+  }
+
+  private void releaseHead() {
+    if (head != null) {
+      head.release();
+      head = null;
+    }
+  }
+
+  private void releaseQueued() {
+    queued.forEach(ProxyConnection::release);
+    queued.clear();
+  }
+
+  private static void release(Object msg) {
+    if (msg instanceof RequestFramer.Head h) {
+      h.fields().release();
+    } else {
+      ReferenceCountUtil.release(msg);
+    }
   }
 
   private static ByteBuf constant(String s) {
     return Unpooled.unreleasableBuffer(Unpooled.copiedBuffer(s, StandardCharsets.US_ASCII).asReadOnly());
-  }
-
-  private static boolean isStandardConnectionToken(String v) {
-    return v.equalsIgnoreCase("close") || v.equalsIgnoreCase("keep-alive") || v.equalsIgnoreCase("upgrade");
   }
 
 }

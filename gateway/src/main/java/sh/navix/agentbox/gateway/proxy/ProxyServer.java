@@ -11,8 +11,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpRequestDecoder;
-import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.internal.VertxInternal;
@@ -31,9 +29,10 @@ import sh.navix.agentbox.extproc.routing.SandboxRouter;
  * The built-in sandbox proxy's server: HTTP/1.1 and WebSocket on Vert.x's event loops. Each
  * client connection is served on one event loop, and so are the pod connections it uses: they
  * come from a keep-alive pool owned by that event loop (no locks, no thread hops). A request is
- * read by Netty's HTTP decoder (the client is not trusted to frame it), its head edited and encoded
- * again for the pod; a response is framed by {@link ResponseFramer} and goes back as the bytes the
- * pod sent, rewritten only where the client's hop needs it. Body bytes are handed on without
+ * framed by {@link RequestFramer} (strictly: the client is not trusted) and goes on as the client's
+ * header lines behind a request line of the proxy's and before its {@code x-forwarded-*}; a
+ * response is framed by {@link ResponseFramer} and goes back as the bytes the pod sent, rewritten
+ * only where the client's hop needs it. Body bytes are handed on without
  * copying; reads stop on the side whose peer cannot keep up.
  */
 public final class ProxyServer {
@@ -92,7 +91,7 @@ public final class ProxyServer {
           @Override
           protected void initChannel(Channel ch) {
             ProxyConnection c = new ProxyConnection(ProxyServer.this, pool(ch.eventLoop()));
-            ch.pipeline().addLast("codec", new HttpRequestDecoder()).addLast("proxy", c);
+            ch.pipeline().addLast("codec", new RequestFramer()).addLast("proxy", c);
           }
         });
     Promise<Integer> bound = Promise.promise();
@@ -182,7 +181,7 @@ public final class ProxyServer {
           .handler(new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
-              ch.pipeline().addLast("encoder", new HttpRequestEncoder()).addLast("codec", new ResponseFramer())
+              ch.pipeline().addLast("codec", new ResponseFramer())
                   .addLast("upstream", new UpstreamHandler(UpstreamPool.this));
             }
           });

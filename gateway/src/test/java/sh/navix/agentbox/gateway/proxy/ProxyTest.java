@@ -177,6 +177,40 @@ class ProxyTest {
     release(id);
   }
 
+  /**
+   * What a client sends right behind its upgrade request, before the 101 came back (a first
+   * frame), reaches the pod once it has switched; behind an upgrade the pod refused, it is the next
+   * request.
+   */
+  @Test
+  void bytesBehindAnUpgradeRequestAreTheTunnelsFirstOrTheNextRequest() throws Exception {
+    String id = create("");
+    String upgrade = "GET /ws/echo HTTP/1.1\r\nHost: 8080-" + id + ".sandbox.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    byte[] frame = {(byte) 0x81, (byte) 0x82, 1, 2, 3, 4, (byte) ('h' ^ 1), (byte) ('i' ^ 2)}; // "hi", masked as a client must
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", proxyPort)) {
+      s.setSoTimeout(15_000);
+      java.io.ByteArrayOutputStream request = new java.io.ByteArrayOutputStream();
+      request.write(upgrade.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      request.write(frame);
+      s.getOutputStream().write(request.toByteArray()); // one write: the frame comes in the same read as the request
+      java.io.InputStream in = s.getInputStream();
+      StringBuilder head = new StringBuilder();
+      while (!head.toString().endsWith("\r\n\r\n")) {
+        head.append((char) in.read());
+      }
+      assertThat(head.toString()).startsWith("HTTP/1.1 101");
+      assertThat(in.readNBytes(4)).as("the pod's echo of the early frame").containsExactly(0x81, 0x02, 'h', 'i');
+    }
+    String refused = raw(upgrade.replace("/ws/echo", "/ws/nope") + "GET /health HTTP/1.1\r\nHost: 8080-" + id
+        + ".sandbox.localhost\r\nConnection: close\r\n\r\n");
+    String[] responses = refused.split("(?=HTTP/1\\.1 )");
+    assertThat(responses).hasSize(2);
+    assertThat(responses[0]).startsWith("HTTP/1.1 404");
+    assertThat(responses[1]).startsWith("HTTP/1.1 200").endsWith("{\"status\":\"ok\"}");
+    release(id);
+  }
+
   @Test
   void anOpenWebSocketKeepsItsSandboxAliveAndAnIdleSandboxTimesOut() throws Exception {
     String kept = create(",\"idleTimeout\":3");
@@ -318,6 +352,9 @@ class ProxyTest {
     // Headers beyond the limit: 431.
     String huge = raw("GET / HTTP/1.1\r\n" + host + "x-big: " + "a".repeat(20_000) + "\r\n\r\n");
     assertThat(huge).startsWith("HTTP/1.1 431");
+    // A request line beyond the limit: 414; a version this proxy does not speak: 505.
+    assertThat(raw("GET /" + "a".repeat(9_000) + " HTTP/1.1\r\n" + host + "\r\n")).startsWith("HTTP/1.1 414");
+    assertThat(raw("GET / HTTP/2.0\r\n" + host + "\r\n")).startsWith("HTTP/1.1 505").contains("HTTP version 2.0 not supported");
     release(id);
   }
 
@@ -340,8 +377,14 @@ class ProxyTest {
         + "5\r\nhello\r\nzz\r\n");
     assertThat(chunked).startsWith("HTTP/1.1 400").contains("malformed request");
 
+    // Content-Length and Transfer-Encoding together: read one way by a proxy and the other by a
+    // server, they are how requests get smuggled. Refused, and nothing reaches the pod.
+    String both = raw("PUT /sandboxes/" + id + "/8080/state/both HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n"
+        + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    assertThat(both).startsWith("HTTP/1.1 400").contains("both Content-Length and Transfer-Encoding");
+
     String pod = "http://" + podIp(id) + ":8080";
-    for (String key : new String[] {"smuggled", "truncated"}) {
+    for (String key : new String[] {"smuggled", "truncated", "both"}) {
       HttpResponse<String> state = HTTP.send(HttpRequest.newBuilder(URI.create(pod + "/state/" + key)).build(), HttpResponse.BodyHandlers.ofString());
       assertThat(state.statusCode()).as("the pod's state " + key).isEqualTo(404);
     }
@@ -352,10 +395,13 @@ class ProxyTest {
   void hopByHopHeadersStayOnTheirHop() throws Exception {
     String id = create("");
     String out = raw("GET /sandboxes/" + id + "/8080/echo HTTP/1.1\r\nHost: localhost\r\nConnection: x-hop, close\r\nx-hop: secret\r\n"
-        + "Proxy-Authorization: Basic abc\r\nTE: trailers\r\nx-kept: yes\r\n\r\n");
+        + "Proxy-Authorization: Basic abc\r\nTE: trailers\r\nx-kept: yes\r\nX-Forwarded-For: 10.0.0.1\r\nx-forwarded-for: 10.0.0.2\r\n"
+        + "X-Forwarded-Proto: https\r\n\r\n");
     assertThat(out).startsWith("HTTP/1.1 200");
     JsonObject seen = new JsonObject(out.substring(out.indexOf("\r\n\r\n") + 4)).getJsonObject("headers");
     assertThat(seen.getString("x-kept")).isEqualTo("yes");
+    assertThat(seen.getString("x-forwarded-for")).as("every hop the request came through, then this client").isEqualTo("10.0.0.1, 10.0.0.2, 127.0.0.1");
+    assertThat(seen.getString("x-forwarded-proto")).isEqualTo("http");
     assertThat(seen.fieldNames()).doesNotContain("x-hop", "proxy-authorization", "te");
     assertThat(seen.getString("x-forwarded-host")).isEqualTo("localhost");
     assertThat(seen.getString("x-forwarded-port")).isEqualTo(Integer.toString(proxyPort));

@@ -105,6 +105,15 @@ class ResponseFramerTest {
   }
 
   @Test
+  void aHeaderValueInUtf8IsNotMalformed() {
+    String utf8 = new String("attachment; filename=\"café.txt\"".getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+    Framed f = both("HTTP/1.1 200 OK\r\nContent-Disposition: " + utf8 + "\r\nContent-Length: 2\r\n\r\nok", false, false, false);
+    assertThat(f.malformed()).isEmpty();
+    assertThat(f.body()).isEqualTo("ok");
+    assertThat(f.head().clean()).isTrue();
+  }
+
+  @Test
   void aChunkedBodyPassesWithItsFramingOrAsItsDataAloneAndEndsAfterItsTrailers() {
     String r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nx-trailer: t\r\n\r\n";
     Framed framed = both(r, false, false, false);

@@ -27,6 +27,7 @@ import sh.navix.agentbox.extproc.routing.RouteDecision;
  * pod accepts turns both connections into a byte tunnel.
  */
 final class ProxyConnection extends ChannelInboundHandlerAdapter {
+  private static final String FORWARDED_FOR = "x-forwarded-for: ";
   private static final byte[] HTTP11_CRLF = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] WEBSOCKET_UPGRADE = "connection: upgrade\r\nupgrade: websocket\r\n".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] FORWARDED_PROTO = "x-forwarded-proto: http\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -75,7 +76,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   private int status;
   private long started;
   private boolean client10;
-  private boolean idempotent;
+  private String method;
   /** The request head as it goes to the pod (kept for a resend until the exchange ends). */
   private ByteBuf head;
   private String sandboxId;
@@ -219,7 +220,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     started = System.nanoTime();
     client10 = req.http10();
     headRequest = "HEAD".equals(req.method());
-    idempotent = IDEMPOTENT.contains(req.method());
+    method = req.method();
     closeAfter = !req.keepAlive() || server.draining();
     // Expect: 100-continue is answered here, in turn: only once this request is the one being
     // served (a pipelined request waits in the queue until then) and only once it has a route.
@@ -486,7 +487,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     }
     boolean headSeen = heldHead != null;
     releaseHeldHead(); // never sent: the client gets a 502 instead
-    if (!headSeen && reused && !retried && !bodySent && !upgrade && idempotent) {
+    if (!headSeen && reused && !retried && !bodySent && !upgrade && IDEMPOTENT.contains(method)) {
       // A kept-alive connection the pod had closed: nothing reached it, so ask again on a new one.
       retried = true;
       server.upstreamRetries.increment();
@@ -625,7 +626,7 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
   private ByteBuf podHead(RequestFramer.Head req, RouteDecision.Route route, String host) {
     if (forwardedFor == null && ctx.channel().remoteAddress() instanceof InetSocketAddress remote) {
       String ip = remote.getAddress() == null ? remote.getHostString() : remote.getAddress().getHostAddress();
-      forwardedFor = ("x-forwarded-for: " + ip + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
+      forwardedFor = (FORWARDED_FOR + ip + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
     }
     if (host != null && !host.equals(forwardedFrom)) {
       int colon = host.lastIndexOf(':');
@@ -648,13 +649,13 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
     }
     if (forwardedFor != null) {
       if (req.forwardedFor() != null) {
-        out.writeCharSequence("x-forwarded-for: " + req.forwardedFor() + ", ", StandardCharsets.ISO_8859_1);
-        out.writeBytes(forwardedFor, 17, forwardedFor.length - 17);
+        out.writeCharSequence(FORWARDED_FOR + req.forwardedFor() + ", ", StandardCharsets.ISO_8859_1);
+        out.writeBytes(forwardedFor, FORWARDED_FOR.length(), forwardedFor.length - FORWARDED_FOR.length()); // the client's address
       } else {
         out.writeBytes(forwardedFor);
       }
     } else if (req.forwardedFor() != null) {
-      out.writeCharSequence("x-forwarded-for: " + req.forwardedFor() + "\r\n", StandardCharsets.ISO_8859_1);
+      out.writeCharSequence(FORWARDED_FOR + req.forwardedFor() + "\r\n", StandardCharsets.ISO_8859_1);
     }
     if (host != null) {
       out.writeBytes(forwardedHost);

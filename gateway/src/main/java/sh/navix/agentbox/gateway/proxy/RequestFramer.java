@@ -2,6 +2,8 @@ package sh.navix.agentbox.gateway.proxy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import sh.navix.agentbox.extproc.routing.RequestTargets;
@@ -81,8 +83,8 @@ final class RequestFramer extends MessageFramer {
       int len = names[i].length();
       byte[][] n = NAMES[len] == null ? new byte[0][] : NAMES[len];
       int[] k = KINDS[len] == null ? new int[0] : KINDS[len];
-      n = java.util.Arrays.copyOf(n, n.length + 1);
-      k = java.util.Arrays.copyOf(k, k.length + 1);
+      n = Arrays.copyOf(n, n.length + 1);
+      k = Arrays.copyOf(k, k.length + 1);
       n[n.length - 1] = lower(names[i]);
       k[k.length - 1] = kinds[i];
       NAMES[len] = n;
@@ -307,7 +309,7 @@ final class RequestFramer extends MessageFramer {
         int colon = in.indexOf(from, le, (byte) ':');
         int k = kind(in, from, colon - from);
         boolean stays = k == CONNECTION || k == UPGRADE || k == EXPECT || k == DROP || k == FORWARDED_FOR
-            || connection != null && connection.named != null && k == OTHER && connection.named.contains(in.toString(from, colon - from, java.nio.charset.StandardCharsets.ISO_8859_1)
+            || connection != null && connection.named != null && k == OTHER && connection.named.contains(in.toString(from, colon - from, StandardCharsets.ISO_8859_1)
                 .toLowerCase(Locale.ROOT));
         if (!stays) {
           fields.writeBytes(in, from, le - from).writeByte('\r').writeByte('\n');
@@ -316,7 +318,7 @@ final class RequestFramer extends MessageFramer {
       }
     }
     String method = method(in, start, sp1);
-    String target = in.toString(sp1 + 1, sp2 - sp1 - 1, java.nio.charset.StandardCharsets.ISO_8859_1);
+    String target = in.toString(sp1 + 1, sp2 - sp1 - 1, StandardCharsets.ISO_8859_1);
     in.readerIndex(end);
     webSocket = upgradeWebSocket;
     out.add(new Head(method, target, http10, connection == null ? !http10 : http10 ? connection.keepAlive && !connection.close : !connection.close, framing, host, expect, upgradeWebSocket,
@@ -333,6 +335,6 @@ final class RequestFramer extends MessageFramer {
         return m;
       }
     }
-    return in.toString(from, to - from, java.nio.charset.StandardCharsets.ISO_8859_1);
+    return in.toString(from, to - from, StandardCharsets.ISO_8859_1);
   }
 }

@@ -392,23 +392,31 @@ final class ProxyConnection extends ChannelInboundHandlerAdapter {
         tunnel(h);
       } else if (h.status() < 200) {
         ctx.write(h.raw(), ctx.voidPromise()); // interim: passed on as it came
+      } else if (client10 && h.codings() != null) {
+        h.raw().release();
+        podFailed("sent a body in transfer coding " + h.codings() + ", which an HTTP/1.0 client cannot take");
       } else {
         status = h.status();
         podKeepAlive = h.keepAlive();
         heldHead = responseHead(h); // written with the first body bytes, or at the end of this read
       }
     } else if (msg instanceof ResponseFramer.Malformed m) {
-      UpstreamHandler u = up;
-      up = null;
-      u.discard();
-      if (responseStarted) {
-        ctx.close(); // the client has part of a response: only a close tells it so
-      } else {
-        releaseHeldHead();
-        respond(HttpResponseStatus.BAD_GATEWAY, "{\"error\":" + Json.encode("sandbox " + sandboxId + " sent a malformed response: " + m.why()) + "}", null);
-      }
+      podFailed("sent a malformed response: " + m.why());
     } else {
       ReferenceCountUtil.release(msg);
+    }
+  }
+
+  /** The pod's response cannot go to the client: its connection is dropped and the client gets a 502 (or a close, if it has part of a response). */
+  private void podFailed(String why) {
+    UpstreamHandler u = up;
+    up = null;
+    u.discard();
+    if (responseStarted) {
+      ctx.close(); // the client has part of a response: only a close tells it so
+    } else {
+      releaseHeldHead();
+      respond(HttpResponseStatus.BAD_GATEWAY, "{\"error\":" + Json.encode("sandbox " + sandboxId + " " + why) + "}", null);
     }
   }
 

@@ -27,9 +27,12 @@ final class ResponseFramer extends MessageFramer {
   /**
    * A response head. {@code raw} (owned by the receiver) is the head's bytes, its first {@code
    * headLength}; when the whole of a sized body came with the head, the body follows in {@code raw}
-   * (so the usual small response goes on as one buffer) and {@link #END} comes next.
+   * (so the usual small response goes on as one buffer) and {@link #END} comes next. {@code
+   * codings}: the body's transfer codings other than a final chunked ("gzip"), which a rewritten
+   * head must keep; null when there are none.
    */
-  record Head(int status, boolean http10, boolean keepAlive, Framing framing, boolean clean, Set<String> drop, ByteBuf raw, int headLength) {
+  record Head(int status, boolean http10, boolean keepAlive, Framing framing, boolean clean, Set<String> drop, ByteBuf raw, int headLength,
+      String codings) {
     boolean hasBody() {
       return raw.readableBytes() > headLength;
     }
@@ -122,8 +125,7 @@ final class ResponseFramer extends MessageFramer {
     }
     // Header lines.
     boolean clean = !http10;
-    boolean chunked = false;
-    boolean hasTransferEncoding = false;
+    String transferCodings = null;
     long contentLength = -1;
     ConnectionOptions connection = null;
     int line = lf + 1;
@@ -150,10 +152,7 @@ final class ResponseFramer extends MessageFramer {
         clean = false;
         String value = in.toString(colon + 1, le - colon - 1, StandardCharsets.ISO_8859_1).trim().toLowerCase(Locale.ROOT);
         if (nameIs(in, line, nameLen, TRANSFER_ENCODING)) {
-          hasTransferEncoding = true;
-          // Only the last coding counts: chunked must be the final one.
-          String[] codings = value.split(",");
-          chunked = codings[codings.length - 1].trim().equals("chunked");
+          transferCodings = transferCodings == null ? value : transferCodings + ", " + value; // the lines in order make one list
         } else if (nameIs(in, line, nameLen, CONNECTION)) {
           connection = connection == null ? new ConnectionOptions() : connection;
           connection.add(value);
@@ -163,10 +162,14 @@ final class ResponseFramer extends MessageFramer {
     }
     boolean keepAlive = connection == null ? !http10 : http10 ? connection.keepAlive && !connection.close : !connection.close;
     Set<String> drop = connection == null ? null : connection.named;
+    // Only the last coding says where the body ends: chunked must be the final one.
+    boolean chunked = transferCodings != null && transferCodings.substring(transferCodings.lastIndexOf(',') + 1).trim().equals("chunked");
+    String codings = transferCodings == null ? null : chunked ? otherCodings(transferCodings) : transferCodings;
     Framing framing;
     if (status < 200 || status == 204 || status == 304 || headRequest) {
       framing = Framing.NONE;
-    } else if (hasTransferEncoding) {
+      codings = null;
+    } else if (transferCodings != null) {
       // Transfer-Encoding overrides Content-Length, which then goes (RFC 9112 §6.3).
       framing = chunked ? Framing.CHUNKED : Framing.UNTIL_CLOSE;
       if (contentLength >= 0) {
@@ -188,7 +191,7 @@ final class ResponseFramer extends MessageFramer {
     int headLength = end - start;
     boolean whole = framing == Framing.LENGTH && contentLength <= in.readableBytes() - headLength && status >= 200;
     Head h = new Head(status, http10, keepAlive, framing, clean && drop == null, drop == null ? Set.of() : drop,
-        in.readRetainedSlice(headLength + (whole ? (int) contentLength : 0)), headLength);
+        in.readRetainedSlice(headLength + (whole ? (int) contentLength : 0)), headLength, codings);
     out.add(h);
     if (status == 101) {
       state = State.PASS;
@@ -197,6 +200,16 @@ final class ResponseFramer extends MessageFramer {
     } else {
       body(framing, whole ? 0 : contentLength, out);
     }
+  }
+
+  /** The codings before the final chunked one ("gzip" of "gzip, chunked"), or null. */
+  private static String otherCodings(String codings) {
+    int comma = codings.lastIndexOf(',');
+    if (comma < 0) {
+      return null;
+    }
+    String rest = codings.substring(0, comma).strip();
+    return rest.isEmpty() || rest.replace(",", "").isBlank() ? null : rest;
   }
 
   /** Whether the bytes name a hop-by-hop header. */

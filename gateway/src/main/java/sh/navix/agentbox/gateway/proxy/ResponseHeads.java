@@ -32,7 +32,8 @@ final class ResponseHeads {
   /**
    * The pod's head (the first {@code h.headLength()} bytes of {@code raw}) as the client gets it: in {@code version}, without hop-by-hop
    * headers (and those the pod's Connection named, and a Content-Length that Transfer-Encoding
-   * overrides), with {@code transfer-encoding: chunked} when the body goes chunked, and the
+   * overrides), with {@code transfer-encoding: chunked} when the body goes chunked (after the pod's
+   * other codings, which the body is still in), and the
    * connection's fate when it needs saying.
    */
   static ByteBuf rewrite(ByteBuf raw, ResponseFramer.Head h, String version, boolean chunked, boolean close, boolean keepAlive) {
@@ -57,7 +58,8 @@ final class ResponseHeads {
       line = l + 1;
     }
     if (chunked) {
-      out.writeCharSequence("transfer-encoding: chunked\r\n", StandardCharsets.US_ASCII);
+      out.writeCharSequence(h.codings() == null ? "transfer-encoding: chunked\r\n" : "transfer-encoding: " + h.codings() + ", chunked\r\n",
+          StandardCharsets.ISO_8859_1);
     }
     if (close) {
       out.writeCharSequence("connection: close\r\n", StandardCharsets.US_ASCII);

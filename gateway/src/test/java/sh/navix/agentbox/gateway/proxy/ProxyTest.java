@@ -586,7 +586,8 @@ class ProxyTest {
         "GET /until-close", new ScriptedPod.Answer("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end", true),
         "GET /early", new ScriptedPod.Answer("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", false),
         "GET /hop", new ScriptedPod.Answer("HTTP/1.1 200 OK\r\nConnection: x-secret\r\nx-secret: 1\r\nKeep-Alive: timeout=5\r\n"
-            + "x-kept: yes\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", false)))) {
+            + "x-kept: yes\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", false),
+        "GET /gzip", new ScriptedPod.Answer("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n\u001f\u008b\r\n0\r\n\r\n", false)))) {
       var admin = gateway.dev().cluster().client();
       RawPool pool = podOnPort("scripted", pod.port());
       String host = "Host: " + pod.port() + "-" + pool.sandboxId() + ".sandbox.localhost\r\n";
@@ -617,6 +618,12 @@ class ProxyTest {
 
       // An HTTP/1.0 client gets a chunked body as its data, ended by the close.
       assertThat(raw("GET /chunked HTTP/1.0\r\n" + host + "\r\n")).isEqualTo("HTTP/1.0 200 OK\r\nconnection: close\r\n\r\nhello world");
+      // A body in a transfer coding besides chunked keeps it in the rewritten head; an HTTP/1.0
+      // client, which has no transfer codings, gets a 502 rather than bytes it cannot read.
+      assertThat(raw("GET /gzip HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n"))
+          .isEqualTo("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\nconnection: close\r\n\r\n2\r\n\u001f\u008b\r\n0\r\n\r\n");
+      assertThat(raw("GET /gzip HTTP/1.0\r\n" + host + "\r\n")).startsWith("HTTP/1.0 502 Bad Gateway\r\n")
+          .contains("sent a body in transfer coding gzip, which an HTTP/1.0 client cannot take");
       release(pool.sandboxId());
       admin.resource(pool.pool()).delete();
     }

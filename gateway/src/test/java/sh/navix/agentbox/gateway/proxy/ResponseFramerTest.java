@@ -155,6 +155,19 @@ class ResponseFramerTest {
     assertThat(f.head().drop()).contains("content-length");
     assertThat(f.body()).isEqualTo("2\r\nok\r\n0\r\n\r\n");
     assertThat(f.ends()).isEqualTo(1);
+    assertThat(f.head().codings()).isNull();
+  }
+
+  /** Codings before the final chunked one stay with the head (the body is still in them); without chunked last, the body runs to the close. */
+  @Test
+  void transferCodingsOtherThanChunkedAreKeptForTheRewrittenHead() {
+    Framed gzip = both("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", false, false, false);
+    assertThat(gzip.head().framing()).isEqualTo(ResponseFramer.Framing.CHUNKED);
+    assertThat(gzip.head().codings()).isEqualTo("gzip");
+    Framed gzipOnly = both("HTTP/1.1 200 OK\r\nTransfer-Encoding: GZIP\r\n\r\nzipped", false, false, true);
+    assertThat(gzipOnly.head().framing()).isEqualTo(ResponseFramer.Framing.UNTIL_CLOSE);
+    assertThat(gzipOnly.head().codings()).isEqualTo("gzip");
+    assertThat(gzipOnly.body()).isEqualTo("zipped");
   }
 
   @Test

@@ -146,9 +146,16 @@ abstract class MessageFramer extends ByteToMessageDecoder {
   }
 
   /** Index of the LF ending the line at the reader index, or -1 if not within {@code max} bytes. */
-  private static int findLf(ByteBuf in, int max) {
-    int len = Math.min(max, in.readableBytes());
-    return in.indexOf(in.readerIndex(), in.readerIndex() + len, (byte) '\n');
+  private int findLf(ByteBuf in, int max) {
+    resumeScan(in);
+    int limit = in.readerIndex() + Math.min(max, in.readableBytes());
+    int lf = scannedTo < limit ? in.indexOf(scannedTo, limit, (byte) '\n') : -1;
+    if (lf < 0) {
+      scannedTo = Math.max(scannedTo, limit);
+    } else {
+      scanFor = -1; // found: the caller reads the line (or fails)
+    }
+    return lf;
   }
 
   /** The LF ending the line at the reader index; -1 while the line has not all come, or (failed) when it runs over {@code max} bytes. */
@@ -247,24 +254,55 @@ abstract class MessageFramer extends ByteToMessageDecoder {
     }
   }
 
+  // Where the search for the end of a head (or of a line) at the reader index goes on when more
+  // bytes come: what was searched is not searched again, so a head that comes a few bytes at a
+  // time costs one pass over it, not one per read (which a client could use to burn CPU).
+  /** The reader index the search state below belongs to; -1 when there is none. */
+  private int scanFor = -1;
+  /** The start of the head's first line not yet seen whole. */
+  private int scanLine;
+  /** No LF from {@code scanLine} up to here. */
+  private int scannedTo;
+  /** The LF ending the head's first line; -1 if not seen yet. */
+  private int firstLf;
+
+  private void resumeScan(ByteBuf in) {
+    int start = in.readerIndex();
+    if (scanFor != start) {
+      scanFor = scanLine = scannedTo = start;
+      firstLf = -1;
+    }
+  }
+
   /**
-   * Where the head at {@code start} ends (after its empty line: CRLF, or a bare LF as RFC 9112 §2.2
-   * allows), looking no further than {@link #MAX_HEAD} bytes; -1 if it has not all come by then.
+   * Where the head at the reader index ends (after its empty line: CRLF, or a bare LF as RFC 9112
+   * §2.2 allows), looking no further than {@link #MAX_HEAD} bytes; -1 if it has not all come by
+   * then.
    */
-  static int headEnd(ByteBuf in, int start) {
-    int limit = start + Math.min(in.readableBytes() - (start - in.readerIndex()), MAX_HEAD);
-    int pos = start;
-    while (pos < limit) {
-      int lf = in.indexOf(pos, limit, (byte) '\n');
+  final int headEnd(ByteBuf in) {
+    resumeScan(in);
+    int limit = in.readerIndex() + Math.min(in.readableBytes(), MAX_HEAD);
+    while (true) {
+      int lf = scannedTo < limit ? in.indexOf(scannedTo, limit, (byte) '\n') : -1;
       if (lf < 0) {
+        scannedTo = Math.max(scannedTo, limit);
         return -1;
       }
-      if (lf == pos || (lf == pos + 1 && in.getByte(pos) == '\r')) {
+      if (firstLf < 0) {
+        firstLf = lf;
+      }
+      int line = scanLine;
+      scanLine = scannedTo = lf + 1;
+      if (lf == line || (lf == line + 1 && in.getByte(line) == '\r')) {
+        scanFor = -1; // found: the caller reads the head (or fails)
         return lf + 1;
       }
-      pos = lf + 1;
     }
-    return -1;
+  }
+
+  /** The LF ending the first line of a head {@link #headEnd} found incomplete; -1 if it has not come. */
+  final int firstLf() {
+    return firstLf;
   }
 
   /** name ":" OWS value: a token name right before the colon, no bare CR, no control bytes but HTAB. */

@@ -153,9 +153,9 @@ final class RequestFramer extends MessageFramer {
       return;
     }
     int start = in.readerIndex();
-    int end = headEnd(in, start);
-    int lf = in.indexOf(start, start + Math.min(in.readableBytes(), MAX_LINE), (byte) '\n');
-    if (lf < 0 && in.readableBytes() >= MAX_LINE) {
+    int end = headEnd(in);
+    int lf = end < 0 ? firstLf() : in.indexOf(start, end, (byte) '\n');
+    if (lf < 0 ? in.readableBytes() >= MAX_LINE : lf - start >= MAX_LINE) {
       fail(in, out, 414, "request line over " + MAX_LINE + " bytes");
       return;
     }

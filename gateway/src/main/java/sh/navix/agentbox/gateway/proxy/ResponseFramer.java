@@ -90,7 +90,7 @@ final class ResponseFramer extends MessageFramer {
   @Override
   void head(ByteBuf in, List<Object> out) {
     int start = in.readerIndex();
-    int end = headEnd(in, start);
+    int end = headEnd(in);
     if (end < 0) {
       if (in.readableBytes() >= MAX_HEAD) {
         fail(in, out, "response head over " + MAX_HEAD + " bytes");

@@ -71,7 +71,16 @@ class ProxyTest {
   }
 
   /** A response as the test sees it. */
-  record Reply(int statusCode, String body) {}
+  record Reply(int statusCode, String body, String headers) {
+    /** The body as JSON; a body that is not says what it was. */
+    JsonObject json() {
+      try {
+        return new JsonObject(body);
+      } catch (io.vertx.core.json.DecodeException e) {
+        throw new AssertionError("not JSON (" + statusCode + ", headers " + headers + "): [" + body + "]", e);
+      }
+    }
+  }
 
   /** GET through the proxy with any headers, Host included (the JDK client refuses to set Host). */
   static Reply get(String path, String... headers) throws Exception {
@@ -88,7 +97,7 @@ class ProxyTest {
     }
     var http = client.createHttpClient();
     try {
-      return http.request(o).compose(req -> req.send()).compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), b.toString())))
+      return http.request(o).compose(req -> req.send()).compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), b.toString(), resp.headers().toString().replace("\n", "; "))))
           .await(15, TimeUnit.SECONDS);
     } finally {
       http.close();
@@ -110,17 +119,17 @@ class ProxyTest {
     String id = create("");
     Reply byHost = get("/whoami", "Host", "8080-" + id + ".sandbox.localhost");
     assertThat(byHost.statusCode()).as(byHost.body()).isEqualTo(200);
-    String pod = new JsonObject(byHost.body()).getString("pod");
-    assertThat(new JsonObject(byHost.body()).getString("image")).isEqualTo("agentbox/sandbox:dev");
+    String pod = byHost.json().getString("pod");
+    assertThat(byHost.json().getString("image")).isEqualTo("agentbox/sandbox:dev");
 
     Reply byPath = get("/sandboxes/" + id + "/8080/whoami");
-    assertThat(new JsonObject(byPath.body()).getString("pod")).isEqualTo(pod);
+    assertThat(byPath.json().getString("pod")).isEqualTo(pod);
     Reply byHeader = get("/whoami", "x-sandbox-id", id);
-    assertThat(new JsonObject(byHeader.body()).getString("pod")).isEqualTo(pod);
+    assertThat(byHeader.json().getString("pod")).isEqualTo(pod);
 
     // The echo endpoint shows what the pod received: the stripped path and the forwarding headers.
     Reply echoed = get("/sandboxes/" + id + "/8080/some/path?q=1", "x-gateway-destination-endpoint", "10.0.0.1:1");
-    JsonObject echo = new JsonObject(echoed.body());
+    JsonObject echo = echoed.json();
     assertThat(echo.getString("path")).isEqualTo("/some/path");
     assertThat(echo.encode()).contains("x-forwarded-for").contains("x-forwarded-proto").doesNotContain("10.0.0.1:1");
     release(id);
@@ -152,7 +161,7 @@ class ProxyTest {
   void errorsAreJson() throws Exception {
     Reply unknown = get("/", "Host", "8080-nosuchsandbox.sandbox.localhost");
     assertThat(unknown.statusCode()).isEqualTo(404);
-    assertThat(new JsonObject(unknown.body()).getString("error")).contains("not found");
+    assertThat(unknown.json().getString("error")).contains("not found");
     assertThat(get("/", "Host", "localhost").statusCode()).isEqualTo(404);
     String id = create("");
     Reply badPort = get("/", "Host", "9999-" + id + ".sandbox.localhost");

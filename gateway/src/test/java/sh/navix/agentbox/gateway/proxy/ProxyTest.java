@@ -114,6 +114,63 @@ class ProxyTest {
     return pods.isEmpty() ? "gone" : Pods.phase(pods.get(0)).map(Object::toString).orElse("none");
   }
 
+  /**
+   * Every answer goes to the request it answers: 24 clients at a time on pod connections the proxy
+   * pools and reuses, GETs and POSTs with bodies of any size, while one sandbox is released and
+   * another claimed on a recycled pod. Each request carries a number the pod echoes back (with the
+   * length of the body it got): an answer with another request's number fails.
+   */
+  @Test
+  void everyAnswerGoesToItsOwnRequestUnderConcurrentLoadWhilePodsRecycle() throws Exception {
+    String kept = create("");
+    String[] other = {create("")};
+    String released = other[0];
+    java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(24);
+    List<CompletableFuture<String>> problems = new java.util.ArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.Random random = new java.util.Random(6);
+    for (int i = 0; i < 600; i++) {
+      if (i == 200) {
+        release(released);
+      } else if (i == 300) {
+        other[0] = create("");
+      }
+      String id = i % 2 == 0 ? kept : other[0];
+      String body = i % 3 == 0 ? "" : "b".repeat(random.nextInt(20_000));
+      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxyPort + "/sandboxes/" + id + "/8080/echo?n=" + i));
+      HttpRequest request = (body.isEmpty() ? b.GET() : b.POST(HttpRequest.BodyPublishers.ofString(body))).build();
+      int n = i;
+      slots.acquire();
+      problems.add(HTTP.sendAsync(request, HttpResponse.BodyHandlers.ofString()).handle((r, e) -> {
+        slots.release();
+        if (e != null) {
+          return "request " + n + " to " + id + " failed: " + e;
+        }
+        if (r.statusCode() != 200) {
+          // Only the sandbox being released may answer otherwise, and then as a JSON error about it.
+          return id.equals(released) && List.of(404, 502, 503).contains(r.statusCode()) && r.body().contains(id) ? null
+              : "request " + n + " to " + id + ": " + r.statusCode() + " " + r.body();
+        }
+        answered.incrementAndGet();
+        JsonObject echo = new JsonObject(r.body());
+        String length = echo.getJsonObject("headers").getString("content-length", "0");
+        return ("n=" + n).equals(echo.getString("query")) && Integer.parseInt(length) == body.length() ? null
+            : "request " + n + " (body " + body.length() + ") got the answer to: " + r.body();
+      }).toCompletableFuture());
+    }
+    List<String> found = new java.util.ArrayList<>();
+    for (CompletableFuture<String> p : problems) {
+      String problem = p.get(30, TimeUnit.SECONDS);
+      if (problem != null) {
+        found.add(problem);
+      }
+    }
+    assertThat(found).isEmpty();
+    assertThat(answered.get()).as("answers with a 200").isGreaterThan(450);
+    release(kept);
+    release(other[0]);
+  }
+
   @Test
   void hostHeaderAndPathFormsReachTheSandbox() throws Exception {
     String id = create("");

@@ -229,6 +229,22 @@ abstract class MessageFramer extends ByteToMessageDecoder {
 
   // ------------------------------------------------------------------------------------ heads
 
+  /** Whether a message's sender keeps its connection: HTTP/1.1 unless it says close, HTTP/1.0 only if it says keep-alive. */
+  static boolean keepAlive(ConnectionOptions connection, boolean http10) {
+    if (connection == null) {
+      return !http10;
+    }
+    return !connection.close && (!http10 || connection.keepAlive);
+  }
+
+  /**
+   * Whether the last of the transfer codings (the lines' values joined in order, lower case) is
+   * chunked: only then does the body end where its chunks say.
+   */
+  static boolean chunkedLast(String codings) {
+    return codings != null && codings.substring(codings.lastIndexOf(',') + 1).trim().equals("chunked");
+  }
+
   /** What the Connection header lines of a message say (RFC 9110 §7.6.1). */
   static final class ConnectionOptions {
     boolean close;

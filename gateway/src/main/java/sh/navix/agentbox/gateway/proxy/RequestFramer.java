@@ -129,6 +129,11 @@ final class RequestFramer extends MessageFramer {
     }
   }
 
+  /** Whether a header of this kind stays on the client's hop (is not passed to the pod as the client sent it). */
+  private static boolean staysOnHop(int kind) {
+    return kind == CONNECTION || kind == UPGRADE || kind == EXPECT || kind == DROP || kind == FORWARDED_FOR;
+  }
+
   private static int kind(ByteBuf in, int from, int len) {
     if (len >= NAMES.length || NAMES[len] == null) {
       return OTHER;
@@ -201,8 +206,7 @@ final class RequestFramer extends MessageFramer {
     // Header lines.
     String host = null;
     long contentLength = -1;
-    boolean hasTransferEncoding = false;
-    boolean chunked = false;
+    String transferCodings = null;
     ConnectionOptions connection = null;
     boolean upgradeWebSocket = false;
     String expect = null;
@@ -227,7 +231,9 @@ final class RequestFramer extends MessageFramer {
         return;
       }
       int colon = in.indexOf(line, le, (byte) ':');
-      switch (kind(in, line, colon - line)) {
+      int kind = kind(in, line, colon - line);
+      dropAny |= staysOnHop(kind);
+      switch (kind) {
         case HOST -> {
           if (host != null) {
             fail(in, out, 400, "more than one Host header");
@@ -244,28 +250,19 @@ final class RequestFramer extends MessageFramer {
           contentLength = v;
         }
         case TRANSFER_ENCODING -> {
-          hasTransferEncoding = true;
-          // Only the last coding of the last line counts: chunked must be the final one.
-          String[] codings = value(in, colon + 1, le).split(",");
-          chunked = codings[codings.length - 1].trim().equalsIgnoreCase("chunked");
+          String v = value(in, colon + 1, le).toLowerCase(Locale.ROOT);
+          transferCodings = transferCodings == null ? v : transferCodings + ", " + v; // the lines in order make one list
         }
         case CONNECTION -> {
-          dropAny = true;
           connection = connection == null ? new ConnectionOptions() : connection;
           connection.add(value(in, colon + 1, le));
         }
-        case UPGRADE -> {
-          dropAny = true;
-          upgradeWebSocket = value(in, colon + 1, le).equalsIgnoreCase("websocket");
-        }
+        case UPGRADE -> upgradeWebSocket = value(in, colon + 1, le).equalsIgnoreCase("websocket");
         case EXPECT -> {
-          dropAny = true;
           String v = value(in, colon + 1, le);
           expect = expect == null ? v : expect + ", " + v;
         }
-        case DROP -> dropAny = true;
         case FORWARDED_FOR -> {
-          dropAny = true;
           String v = value(in, colon + 1, le);
           forwardedFor = forwardedFor == null ? v : forwardedFor + ", " + v;
         }
@@ -280,7 +277,7 @@ final class RequestFramer extends MessageFramer {
     }
     int emptyLine = line;
     Framing framing;
-    if (hasTransferEncoding) {
+    if (transferCodings != null) {
       if (http10) {
         fail(in, out, 400, "Transfer-Encoding in an HTTP/1.0 request");
         return;
@@ -289,7 +286,7 @@ final class RequestFramer extends MessageFramer {
         fail(in, out, 400, "both Content-Length and Transfer-Encoding");
         return;
       }
-      if (!chunked) {
+      if (!chunkedLast(transferCodings)) {
         fail(in, out, 400, "Transfer-Encoding whose final coding is not chunked");
         return;
       }
@@ -308,9 +305,8 @@ final class RequestFramer extends MessageFramer {
         int le = lineEnd(in, from, l);
         int colon = in.indexOf(from, le, (byte) ':');
         int k = kind(in, from, colon - from);
-        boolean stays = k == CONNECTION || k == UPGRADE || k == EXPECT || k == DROP || k == FORWARDED_FOR
-            || connection != null && connection.named != null && k == OTHER && connection.named.contains(in.toString(from, colon - from, StandardCharsets.ISO_8859_1)
-                .toLowerCase(Locale.ROOT));
+        boolean stays = staysOnHop(k) || connection != null && connection.named != null && k == OTHER
+            && connection.named.contains(in.toString(from, colon - from, StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT));
         if (!stays) {
           fields.writeBytes(in, from, le - from).writeByte('\r').writeByte('\n');
         }
@@ -321,8 +317,8 @@ final class RequestFramer extends MessageFramer {
     String target = in.toString(sp1 + 1, sp2 - sp1 - 1, StandardCharsets.ISO_8859_1);
     in.readerIndex(end);
     webSocket = upgradeWebSocket;
-    out.add(new Head(method, target, http10, connection == null ? !http10 : http10 ? connection.keepAlive && !connection.close : !connection.close, framing, host, expect, upgradeWebSocket,
-        forwardedFor, sandboxId, sandboxPort, e2bSandboxId, e2bSandboxPort, fields));
+    out.add(new Head(method, target, http10, keepAlive(connection, http10), framing, host, expect, upgradeWebSocket, forwardedFor,
+        sandboxId, sandboxPort, e2bSandboxId, e2bSandboxPort, fields));
     body(framing, contentLength, out);
   }
 

@@ -160,10 +160,10 @@ final class ResponseFramer extends MessageFramer {
       }
       line = l + 1;
     }
-    boolean keepAlive = connection == null ? !http10 : http10 ? connection.keepAlive && !connection.close : !connection.close;
+    boolean keepAlive = keepAlive(connection, http10);
     Set<String> drop = connection == null ? null : connection.named;
     // Only the last coding says where the body ends: chunked must be the final one.
-    boolean chunked = transferCodings != null && transferCodings.substring(transferCodings.lastIndexOf(',') + 1).trim().equals("chunked");
+    boolean chunked = chunkedLast(transferCodings);
     String codings = transferCodings == null ? null : chunked ? otherCodings(transferCodings) : transferCodings;
     Framing framing;
     if (status < 200 || status == 204 || status == 304 || headRequest) {

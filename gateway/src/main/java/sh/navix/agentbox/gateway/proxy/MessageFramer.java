@@ -245,6 +245,22 @@ abstract class MessageFramer extends ByteToMessageDecoder {
     return codings != null && codings.substring(codings.lastIndexOf(',') + 1).trim().equals("chunked");
   }
 
+  /**
+   * Whether chunked is among the codings before the last one too: applied more than once, which
+   * no sender may do (RFC 9112 §7.1), and which two readers could undo a different number of times.
+   */
+  static boolean chunkedTwice(String codings) {
+    int last = codings.lastIndexOf(',');
+    for (int from = 0; from < last; ) {
+      int comma = codings.indexOf(',', from);
+      if (codings.substring(from, comma).trim().equals("chunked")) {
+        return true;
+      }
+      from = comma + 1;
+    }
+    return false;
+  }
+
   /** What the Connection header lines of a message say (RFC 9110 §7.6.1). */
   static final class ConnectionOptions {
     boolean close;

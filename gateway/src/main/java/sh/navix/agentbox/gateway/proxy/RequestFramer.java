@@ -290,6 +290,10 @@ final class RequestFramer extends MessageFramer {
         fail(in, out, 400, "Transfer-Encoding whose final coding is not chunked");
         return;
       }
+      if (chunkedTwice(transferCodings)) {
+        fail(in, out, 400, "Transfer-Encoding with chunked more than once");
+        return;
+      }
       framing = Framing.CHUNKED;
     } else {
       framing = contentLength > 0 ? Framing.LENGTH : Framing.NONE;

@@ -184,6 +184,10 @@ final class ResponseFramer extends MessageFramer {
     if (framing == Framing.UNTIL_CLOSE) {
       keepAlive = false;
     }
+    if (framing == Framing.CHUNKED && chunkedTwice(transferCodings)) {
+      fail(in, out, "Transfer-Encoding with chunked more than once");
+      return;
+    }
     if (status == 101 && !upgradeRequest) {
       fail(in, out, "101 Switching Protocols to a request that asked for no upgrade");
       return;

@@ -155,6 +155,8 @@ class RequestFramerTest {
         {"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello", "400", "invalid or conflicting Content-Length"},
         {"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400", "both Content-Length and Transfer-Encoding"},
         {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "400", "Transfer-Encoding whose final coding is not chunked"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", "400", "Transfer-Encoding with chunked more than once"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "400", "Transfer-Encoding with chunked more than once"},
         {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400", "Transfer-Encoding in an HTTP/1.0 request"},
         {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "400", "malformed chunk size line"},
         {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n", "400", "chunk data longer than its size"},

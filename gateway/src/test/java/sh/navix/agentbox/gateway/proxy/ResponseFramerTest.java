@@ -194,6 +194,7 @@ class ResponseFramerTest {
         "HTTP/1.1 200 OK\r\nx-a: 1\rx-b: 2\r\n\r\n",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokay\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
         "HTTP/1.1 200 OK\r\nx-big: " + "a".repeat(ResponseFramer.MAX_HEAD) + "\r\n\r\n")) {
       Framed f = both(r, false, false, false);

@@ -81,6 +81,10 @@ final class ClaimBench {
       Result single = casRate(admin, kubeconfig, poolSize, new int[] {16, 64}, 2000, peer);
       ReconcileBench.log("peer: raw CAS update rate %.0f/s at 16, %.0f/s at 64; single-client p50 %.1f ms",
           peer.get(16)[0], peer.get(64)[0], single.pct(50));
+      List<String> rows = new ArrayList<>();
+      Map<Integer, Result> leanPeer = leanCas(admin, gateway.process().pid(), levels, perRow, peer, single, rows);
+      admin.pods().inNamespace("peer").delete();
+      ReconcileBench.await("peer pods gone", Duration.ofMinutes(10), () -> admin.pods().inNamespace("peer").list().getItems().isEmpty());
       admin.resource(ReconcileBench.pool("bench", poolSize)).create();
       ReconcileBench.await("pool warm", Duration.ofMinutes(20), () -> {
         SandboxPool p = admin.resources(SandboxPool.class).inNamespace("default").withName("bench").get();
@@ -105,11 +109,10 @@ final class ClaimBench {
       lean.create(body("bench/sandbox:2"), warmup, 8, warm);
       lean.release(warm, 16);
       awaitIdle(admin, poolSize);
-      List<String> rows = new ArrayList<>();
       for (String image : List.of("bench/sandbox:2", "bench/idle:1", "bench/slow-pull:1")) {
         for (int c : levels) {
           rows.add(claimRow(image.equals("bench/idle:1") ? "none (idle image)" : "swap to " + image, base, gateway, lean, claimsAt(c, perRow), c,
-              image, false, peer, single, true));
+              image, false, peer, single, leanPeer, true));
           ReconcileBench.log("%s", rows.get(rows.size() - 1));
           awaitIdle(admin, poolSize);
         }
@@ -119,7 +122,7 @@ final class ClaimBench {
       // behind at most --max-reconcile-writes others).
       for (int c : new int[] {16, 64}) {
         rows.add(claimRow("swap to bench/sandbox:2, waitForRunning: true (time to Running)", base, gateway, lean, claimsAt(c, perRow), c,
-            "bench/sandbox:2", true, peer, single, true));
+            "bench/sandbox:2", true, peer, single, leanPeer, true));
         ReconcileBench.log("%s", rows.get(rows.size() - 1));
         awaitIdle(admin, poolSize);
       }
@@ -134,17 +137,17 @@ final class ClaimBench {
       scrapeMetrics(base);
       for (int c : levels) {
         rows.add(claimRow("none, replica not leading (the claim write alone)", base, gateway, lean, claimsAt(c, perRow), c, "bench/idle:1", false,
-            peer, single, false));
+            peer, single, leanPeer, false));
         ReconcileBench.log("%s", rows.get(rows.size() - 1));
       }
       // The same at 64 from the client the bench used before 2026-12-06: 64 threads of the JDK's
       // HttpClient in this JVM, on the same two cores.
       rows.add(claimRow("the claim write alone, from 64 JDK HttpClient threads", base, gateway, null, claimsAt(64, perRow), 64, "bench/idle:1",
-          false, peer, single, false));
+          false, peer, single, leanPeer, false));
       ReconcileBench.log("%s", rows.get(rows.size() - 1));
       System.out.println();
-      System.out.println("| image change | concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | % of peer's rate | lost CAS races | non-201 | gateway CPU in its JIT | CPU µs per claim: gateway / the rest |");
-      System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
+      System.out.println("| image change | concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | % of peer's rate | % of lean peer's rate | lost CAS races | non-201 | gateway CPU in its JIT | CPU µs per claim: gateway / the rest |");
+      System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
       rows.forEach(System.out::println);
       System.out.println();
       System.out.println("Whole lifecycles, one client session each: create (swap to bench/sandbox:2), then DELETE at once");
@@ -256,7 +259,7 @@ final class ClaimBench {
    * both are released afterwards (the leader recycles their pods; the caller waits for the pool).
    */
   static String claimRow(String label, String base, GatewayProcess gateway, LeanClients lean, int n, int c, String image,
-      boolean waitForRunning, Map<Integer, double[]> peer, Result single, boolean release) throws Exception {
+      boolean waitForRunning, Map<Integer, double[]> peer, Result single, Map<Integer, Result> leanPeer, boolean release) throws Exception {
     Claims claims = (count, ids) -> lean == null ? run(base, count, c, image) : lean.create(body(image, waitForRunning), count, c, ids);
     List<String> created = new ArrayList<>();
     claims.send(n / REHEARSAL_SHARE, created);
@@ -273,9 +276,9 @@ final class ClaimBench {
         ReconcileBench.log("%d of %d sandboxes not released", notReleased, created.size());
       }
     }
-    return String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %s | %.0f | %d | %.0f %% | %.0f / %.0f |",
-        label, c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, ofPeer(r, c, peer, single), conflicts(base) - lost, r.failed,
-        m.jitPercent(), m.cpuNanos() / 1e3 / n, m.selfCpuNanos() / 1e3 / n);
+    return String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %s | %.0f %% | %.0f | %d | %.0f %% | %.0f / %.0f |",
+        label, c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, ofPeer(r, c, peer, single), 100 * r.perSecond / leanPeer.get(c).perSecond,
+        conflicts(base) - lost, r.failed, m.jitPercent(), m.cpuNanos() / 1e3 / n, m.selfCpuNanos() / 1e3 / n);
   }
 
   /** CPU both processes may use together, in per cent of one core, for the machine to count as quiet. */
@@ -464,7 +467,7 @@ final class ClaimBench {
     for (int i = 0; i < pods; i++) {
       String name = String.format(Locale.ROOT, "cas-%05d", i);
       created.add(pool.submit(() -> admin.pods().inNamespace("peer").resource(new PodBuilder()
-          .withNewMetadata().withName(name).withNamespace("peer").endMetadata()
+          .withNewMetadata().withName(name).withNamespace("peer").addToAnnotations(LEAN_COUNTER_KEY, "0000000000").endMetadata()
           .withNewSpec().addNewContainer().withName("c").withImage("bench/idle:1").endContainer().endSpec().build()).create()));
     }
     for (Future<?> f : created) {
@@ -497,8 +500,57 @@ final class ClaimBench {
     if (millis == null || rateOut.size() != levels.length) {
       throw new IllegalStateException("CAS peer printed no result: " + out);
     }
-    admin.pods().inNamespace("peer").delete();
-    ReconcileBench.await("peer pods gone", Duration.ofMinutes(10), () -> admin.pods().inNamespace("peer").list().getItems().isEmpty());
     return new Result(millis.length, 0, millis, 0);
+  }
+
+  /** Each peer pod's annotation that the lean peer's writes change: ten digits follow it in the pod's JSON. */
+  static final String LEAN_COUNTER_KEY = "bench/lean-peer";
+
+  /**
+   * The API server's own answer to the claims' kind of write, from the claims' own client: the
+   * <b>lean peer</b> sends compare-and-swap PUTs of whole pods (each the pod as its last answer
+   * gave it, so with that answer's resourceVersion, one annotation changed) straight to the API
+   * server from the lean clients in this JVM, on the peer's pods. It is what a claim row would
+   * be with a gateway that cost nothing: the same client, the same counts, rehearsal and quiet as
+   * a row of claims, after 3000 unmeasured writes at 8. Its rows go to {@code rows} (the CPU
+   * column: this JVM's, the API server's and the client's, per write); concurrency → result.
+   */
+  static Map<Integer, Result> leanCas(KubernetesClient admin, long gatewayPid, int[] levels, int perRow, Map<Integer, double[]> peer,
+      Result single, List<String> rows) throws Exception {
+    Map<String, io.vertx.core.buffer.Buffer> objects = new java.util.HashMap<>();
+    var json = admin.getKubernetesSerialization();
+    for (Pod p : admin.pods().inNamespace("peer").list().getItems()) {
+      objects.put(p.getMetadata().getName(), io.vertx.core.buffer.Buffer.buffer(json.asJson(p)));
+    }
+    List<String> names = new ArrayList<>(objects.keySet());
+    java.util.Collections.sort(names);
+    String collection = "/api/v1/namespaces/peer/pods";
+    String counter = "\"" + LEAN_COUNTER_KEY + "\":\"";
+    Map<Integer, Result> out = new java.util.TreeMap<>();
+    try (LeanClients direct = new LeanClients(admin.getMasterUrl().toString())) {
+      int from = 0;
+      Result warm = direct.casPuts(collection, names, objects, counter, from, 3000, 8);
+      from += 3000;
+      if (warm.failed() > 0) {
+        ReconcileBench.log("lean peer: %d of 3000 warm-up writes failed", warm.failed());
+      }
+      for (int c : levels) {
+        int n = claimsAt(c, perRow);
+        direct.casPuts(collection, names, objects, counter, from, n / REHEARSAL_SHARE, c);
+        from += n / REHEARSAL_SHARE;
+        awaitQuiet(gatewayPid);
+        int start = from;
+        var m = ProcessCpu.during(gatewayPid, () -> direct.casPuts(collection, names, objects, counter, start, n, c));
+        from += n;
+        Result r = m.result();
+        out.put(c, r);
+        ReconcileBench.log("lean peer at %d: writes at or over p99 (%.1f ms) were in flight %s", c, r.pct(99), direct.slowest());
+        rows.add(String.format(Locale.ROOT, "| lean peer: CAS PUT of the pod straight to the API server, no gateway | %d | %d | %.1f | %.1f | %.1f | %.0f "
+            + "| %s | 100 %% | – | %d | – | – / %.0f |", c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, ofPeer(r, c, peer, single), r.failed,
+            m.selfCpuNanos() / 1e3 / n));
+        ReconcileBench.log("%s", rows.get(rows.size() - 1));
+      }
+    }
+    return out;
   }
 }

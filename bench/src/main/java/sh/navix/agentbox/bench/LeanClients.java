@@ -76,10 +76,47 @@ final class LeanClients implements AutoCloseable {
    */
   private ClaimBench.Result send(HttpMethod method, java.util.function.IntFunction<String> path, String body, int expected, int n, int c,
       Buffer[] answers) throws Exception {
+    Buffer payload = body == null ? null : Buffer.buffer(body);
+    return send(method, path, payload == null ? null : i -> payload, "application/json", expected, n, c,
+        answers == null ? null : (b, i) -> answers[i] = b);
+  }
+
+  /**
+   * Compare-and-swap PUTs of whole objects straight to an API server (this client made for its
+   * address): {@code n} of them from {@code c} connections, the {@code i}th of the object named
+   * {@code names.get((from + i) % names.size())} under {@code collection} (so no object has two
+   * writes in flight while {@code n} is at most the number of names). Each write sends the object
+   * as the server last answered it, which carries the resourceVersion that answer gave, with the
+   * ten-digit value after {@code counter} (an annotation's, say) replaced by {@code from + i}, so
+   * that every write changes its object; the answer becomes the object's next body. {@code objects} holds each object's JSON to start
+   * from, and is updated. A write that is not answered 200 counts as failed (a lost race, say).
+   */
+  ClaimBench.Result casPuts(String collection, List<String> names, java.util.Map<String, Buffer> objects, String counter, int from, int n, int c)
+      throws Exception {
+    java.util.function.IntFunction<String> name = i -> names.get((from + i) % names.size());
+    return send(HttpMethod.PUT, i -> collection + "/" + name.apply(i), i -> {
+      Buffer current = objects.get(name.apply(i));
+      String json = current.toString(java.nio.charset.StandardCharsets.UTF_8);
+      int at = json.indexOf(counter);
+      if (at < 0) {
+        throw new IllegalStateException(name.apply(i) + " has no " + counter);
+      }
+      at += counter.length();
+      return Buffer.buffer(json.substring(0, at) + String.format(java.util.Locale.ROOT, "%010d", from + i) + json.substring(at + 10));
+    }, "application/json", 200, n, c, (answer, i) -> objects.put(name.apply(i), answer));
+  }
+
+  /**
+   * {@code n} requests, the {@code i}th to {@code path.apply(i)} with body {@code payload.apply(i)}
+   * (none when {@code payload} is null), from {@code c} connections; answers other than {@code
+   * expected} and failed requests count as failed. The bodies of the expected answers go to {@code
+   * answered} when it is given.
+   */
+  private ClaimBench.Result send(HttpMethod method, java.util.function.IntFunction<String> path, java.util.function.IntFunction<Buffer> payload,
+      String contentType, int expected, int n, int c, java.util.function.ObjIntConsumer<Buffer> answered) throws Exception {
     if (c > MAX_CONNECTIONS) {
       throw new IllegalArgumentException("at most " + MAX_CONNECTIONS + " connections");
     }
-    Buffer payload = body == null ? null : Buffer.buffer(body);
     double[] millis = new double[n];
     long[] starts = new long[n];
     AtomicInteger next = new AtomicInteger();
@@ -93,8 +130,8 @@ final class LeanClients implements AutoCloseable {
         loop(http, i -> {
           RequestOptions request = new RequestOptions().setMethod(method).setHost(host).setPort(port).setURI(path.apply(i))
               .setIdleTimeout(REQUEST_TIMEOUT_MILLIS);
-          return payload == null ? request : request.putHeader("content-type", "application/json");
-        }, payload, expected, answers, next, n, millis, starts, failed, () -> {
+          return payload == null ? request : request.putHeader("content-type", contentType);
+        }, payload, expected, answered, next, n, millis, starts, failed, () -> {
           if (running.decrementAndGet() == 0) {
             all.complete();
           }
@@ -110,25 +147,27 @@ final class LeanClients implements AutoCloseable {
     return result;
   }
 
-  private static void loop(HttpClient http, java.util.function.IntFunction<RequestOptions> requests, Buffer payload, int expected,
-      Buffer[] answers, AtomicInteger next, int n, double[] millis, long[] starts, AtomicInteger failed, Runnable finished) {
+  private static void loop(HttpClient http, java.util.function.IntFunction<RequestOptions> requests, java.util.function.IntFunction<Buffer> payload,
+      int expected, java.util.function.ObjIntConsumer<Buffer> answered, AtomicInteger next, int n, double[] millis, long[] starts,
+      AtomicInteger failed, Runnable finished) {
     int i = next.getAndIncrement();
     if (i >= n) {
       finished.run();
       return;
     }
+    Buffer body = payload == null ? null : payload.apply(i);
     long s = System.nanoTime();
     starts[i] = s;
     RequestOptions request = requests.apply(i);
     http.request(request)
-        .compose(req -> payload == null ? req.send() : req.send(payload))
+        .compose(req -> body == null ? req.send() : req.send(body))
         .compose(resp -> resp.body().map(b -> {
           if (resp.statusCode() != expected) {
             ClaimBench.noteFailure(request.getMethod() + " " + resp.statusCode() + " " + b.toString().substring(0, Math.min(120, b.length())));
             return false;
           }
-          if (answers != null) {
-            answers[i] = b;
+          if (answered != null) {
+            answered.accept(b, i);
           }
           return true;
         }))
@@ -141,7 +180,7 @@ final class LeanClients implements AutoCloseable {
           if (!ar.result()) {
             failed.incrementAndGet();
           }
-          loop(http, requests, payload, expected, answers, next, n, millis, starts, failed, finished);
+          loop(http, requests, payload, expected, answered, next, n, millis, starts, failed, finished);
         });
   }
 

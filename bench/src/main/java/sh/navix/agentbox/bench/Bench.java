@@ -12,7 +12,8 @@ public final class Bench {
   public static void main(String[] args) throws Exception {
     MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
     if (args.length == 0) {
-      System.err.println("usage: java -jar agentbox-bench.jar reconcile [--pools N] [--pods N] [--steady-seconds N] [--gateway-jar PATH]\n       java -jar agentbox-bench.jar claims [--claims N per row at concurrency 1 and 16, 4N at 64] [--gateway-jar PATH]");
+      System.err.println("usage: java -jar agentbox-bench.jar reconcile [--pools N] [--pods N] [--steady-seconds N] [--gateway-jar PATH]\n       java -jar agentbox-bench.jar claims [--claims N per row at concurrency 1 and 16, 4N at 64] [--gateway-jar PATH]\n"
+          + "       java -jar agentbox-bench.jar apiserver [--pods N] [--writes N per round] [--concurrency N] [--rounds N]");
       System.exit(2);
     }
     // A bench stopped with SIGTERM or Ctrl-C does not leave its gateway or peer processes running.
@@ -21,6 +22,7 @@ public final class Bench {
     switch (args[0]) {
       case "reconcile" -> ReconcileBench.run(rest);
       case "claims" -> ClaimBench.run(rest);
+      case "apiserver" -> ApiServerBench.run(rest);
       case "extproc" -> ExtProcBench.run(rest);
       case "cluster" -> ClusterProcess.run(rest);
       case "splice" -> SpliceProcess.run(rest);

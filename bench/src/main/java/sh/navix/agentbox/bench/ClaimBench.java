@@ -462,20 +462,7 @@ final class ClaimBench {
    * pods at each concurrency level: concurrency → {rate, p50 ms, p99 ms}.
    */
   static Result casRate(KubernetesClient admin, Path kubeconfig, int pods, int[] levels, int updates, Map<Integer, double[]> rateOut) throws Exception {
-    ExecutorService pool = Executors.newFixedThreadPool(16);
-    List<Future<?>> created = new ArrayList<>();
-    for (int i = 0; i < pods; i++) {
-      String name = String.format(Locale.ROOT, "cas-%05d", i);
-      created.add(pool.submit(() -> admin.pods().inNamespace("peer").resource(new PodBuilder()
-          .withNewMetadata().withName(name).withNamespace("peer").addToAnnotations(LEAN_COUNTER_KEY, "0000000000").endMetadata()
-          .withNewSpec().addNewContainer().withName("c").withImage("bench/idle:1").endContainer().endSpec().build()).create()));
-    }
-    for (Future<?> f : created) {
-      f.get();
-    }
-    pool.shutdown();
-    ReconcileBench.await("peer pods Ready", Duration.ofMinutes(10), () -> admin.pods().inNamespace("peer").list().getItems().stream()
-        .filter(ReconcileBench::ready).count() == pods);
+    plainPods(admin, "peer", "cas-", pods, LEAN_COUNTER_KEY);
     // Measured from a separate JVM, as the gateway's writes are: same client library, same
     // loopback hop, same process boundary.
     Process peer = new ProcessBuilder(GatewayProcess.pinned(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -501,6 +488,28 @@ final class ClaimBench {
       throw new IllegalStateException("CAS peer printed no result: " + out);
     }
     return new Result(millis.length, 0, millis, 0);
+  }
+
+  /**
+   * Creates {@code count} plain pods (one container on the idle image) named {@code prefix}NNNNN in
+   * {@code namespace}, each with annotation {@code counter} at ten zeros (what {@link
+   * LeanClients#casPuts} changes), and waits until all are Ready.
+   */
+  static void plainPods(KubernetesClient admin, String namespace, String prefix, int count, String counter) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(16);
+    List<Future<?>> created = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      String name = String.format(Locale.ROOT, "%s%05d", prefix, i);
+      created.add(pool.submit(() -> admin.pods().inNamespace(namespace).resource(new PodBuilder()
+          .withNewMetadata().withName(name).withNamespace(namespace).addToAnnotations(counter, "0000000000").endMetadata()
+          .withNewSpec().addNewContainer().withName("c").withImage("bench/idle:1").endContainer().endSpec().build()).create()));
+    }
+    for (Future<?> f : created) {
+      f.get();
+    }
+    pool.shutdown();
+    ReconcileBench.await(namespace + " pods Ready", Duration.ofMinutes(10), () -> admin.pods().inNamespace(namespace).list().getItems().stream()
+        .filter(ReconcileBench::ready).count() == count);
   }
 
   /** Each peer pod's annotation that the lean peer's writes change: ten digits follow it in the pod's JSON. */

@@ -77,8 +77,7 @@ final class LeanClients implements AutoCloseable {
   private ClaimBench.Result send(HttpMethod method, java.util.function.IntFunction<String> path, String body, int expected, int n, int c,
       Buffer[] answers) throws Exception {
     Buffer payload = body == null ? null : Buffer.buffer(body);
-    return send(method, path, payload == null ? null : i -> payload, "application/json", expected, n, c,
-        answers == null ? null : (b, i) -> answers[i] = b);
+    return exchange(method, path, payload == null ? null : i -> payload, expected, n, c, answers == null ? null : (b, i) -> answers[i] = b);
   }
 
   /**
@@ -88,13 +87,14 @@ final class LeanClients implements AutoCloseable {
    * writes in flight while {@code n} is at most the number of names). Each write sends the object
    * as the server last answered it, which carries the resourceVersion that answer gave, with the
    * ten-digit value after {@code counter} (an annotation's, say) replaced by {@code from + i}, so
-   * that every write changes its object; the answer becomes the object's next body. {@code objects} holds each object's JSON to start
-   * from, and is updated. A write that is not answered 200 counts as failed (a lost race, say).
+   * that every write changes its object; the answer becomes the object's next body. {@code
+   * objects} holds each object's JSON to start from, and is updated. A write that is not answered
+   * 200 counts as failed (a lost race, say).
    */
   ClaimBench.Result casPuts(String collection, List<String> names, java.util.Map<String, Buffer> objects, String counter, int from, int n, int c)
       throws Exception {
     java.util.function.IntFunction<String> name = i -> names.get((from + i) % names.size());
-    return send(HttpMethod.PUT, i -> collection + "/" + name.apply(i), i -> {
+    return exchange(HttpMethod.PUT, i -> collection + "/" + name.apply(i), i -> {
       Buffer current = objects.get(name.apply(i));
       String json = current.toString(java.nio.charset.StandardCharsets.UTF_8);
       int at = json.indexOf(counter);
@@ -103,7 +103,7 @@ final class LeanClients implements AutoCloseable {
       }
       at += counter.length();
       return Buffer.buffer(json.substring(0, at) + String.format(java.util.Locale.ROOT, "%010d", from + i) + json.substring(at + 10));
-    }, "application/json", 200, n, c, (answer, i) -> objects.put(name.apply(i), answer));
+    }, 200, n, c, (answer, i) -> objects.put(name.apply(i), answer));
   }
 
   /**
@@ -112,8 +112,8 @@ final class LeanClients implements AutoCloseable {
    * expected} and failed requests count as failed. The bodies of the expected answers go to {@code
    * answered} when it is given.
    */
-  private ClaimBench.Result send(HttpMethod method, java.util.function.IntFunction<String> path, java.util.function.IntFunction<Buffer> payload,
-      String contentType, int expected, int n, int c, java.util.function.ObjIntConsumer<Buffer> answered) throws Exception {
+  private ClaimBench.Result exchange(HttpMethod method, java.util.function.IntFunction<String> path, java.util.function.IntFunction<Buffer> payload,
+      int expected, int n, int c, java.util.function.ObjIntConsumer<Buffer> answered) throws Exception {
     if (c > MAX_CONNECTIONS) {
       throw new IllegalArgumentException("at most " + MAX_CONNECTIONS + " connections");
     }
@@ -130,7 +130,7 @@ final class LeanClients implements AutoCloseable {
         loop(http, i -> {
           RequestOptions request = new RequestOptions().setMethod(method).setHost(host).setPort(port).setURI(path.apply(i))
               .setIdleTimeout(REQUEST_TIMEOUT_MILLIS);
-          return payload == null ? request : request.putHeader("content-type", contentType);
+          return payload == null ? request : request.putHeader("content-type", "application/json");
         }, payload, expected, answered, next, n, millis, starts, failed, () -> {
           if (running.decrementAndGet() == 0) {
             all.complete();

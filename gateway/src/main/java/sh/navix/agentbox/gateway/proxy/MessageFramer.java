@@ -148,11 +148,8 @@ abstract class MessageFramer extends ByteToMessageDecoder {
   /** Index of the LF ending the line at the reader index, or -1 if not within {@code max} bytes. */
   private int findLf(ByteBuf in, int max) {
     resumeScan(in);
-    int limit = in.readerIndex() + Math.min(max, in.readableBytes());
-    int lf = scannedTo < limit ? in.indexOf(scannedTo, limit, (byte) '\n') : -1;
-    if (lf < 0) {
-      scannedTo = Math.max(scannedTo, limit);
-    } else {
+    int lf = scan(in, in.readerIndex() + Math.min(max, in.readableBytes()));
+    if (lf >= 0) {
       scanFor = -1; // found: the caller reads the line (or fails)
     }
     return lf;
@@ -315,9 +312,8 @@ abstract class MessageFramer extends ByteToMessageDecoder {
     resumeScan(in);
     int limit = in.readerIndex() + Math.min(in.readableBytes(), MAX_HEAD);
     while (true) {
-      int lf = scannedTo < limit ? in.indexOf(scannedTo, limit, (byte) '\n') : -1;
+      int lf = scan(in, limit);
       if (lf < 0) {
-        scannedTo = Math.max(scannedTo, limit);
         return -1;
       }
       if (firstLf < 0) {
@@ -332,9 +328,21 @@ abstract class MessageFramer extends ByteToMessageDecoder {
     }
   }
 
-  /** The LF ending the first line of a head {@link #headEnd} found incomplete; -1 if it has not come. */
+  /**
+   * The LF ending the first line (request or status line) of the head {@link #headEnd} last looked
+   * at, whether or not it found the head's end; -1 if that line has not all come.
+   */
   final int firstLf() {
     return firstLf;
+  }
+
+  /** The next LF from where the search stopped, before {@code limit}; -1 if none (the search then stops at {@code limit}). */
+  private int scan(ByteBuf in, int limit) {
+    int lf = scannedTo < limit ? in.indexOf(scannedTo, limit, (byte) '\n') : -1;
+    if (lf < 0) {
+      scannedTo = Math.max(scannedTo, limit);
+    }
+    return lf;
   }
 
   /** name ":" OWS value: a token name right before the colon, no bare CR, no control bytes but HTAB. */

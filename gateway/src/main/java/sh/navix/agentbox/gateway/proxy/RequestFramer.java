@@ -159,7 +159,7 @@ final class RequestFramer extends MessageFramer {
     }
     int start = in.readerIndex();
     int end = headEnd(in);
-    int lf = end < 0 ? firstLf() : in.indexOf(start, end, (byte) '\n');
+    int lf = firstLf(); // found by headEnd's search: not searched for again
     if (lf < 0 ? in.readableBytes() >= MAX_LINE : lf - start >= MAX_LINE) {
       fail(in, out, 414, "request line over " + MAX_LINE + " bytes");
       return;

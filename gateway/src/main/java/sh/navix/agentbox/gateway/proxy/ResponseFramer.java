@@ -98,7 +98,7 @@ final class ResponseFramer extends MessageFramer {
       return; // more to come
     }
     // Status line: HTTP/1.x SP 3DIGIT [SP reason]
-    int lf = in.indexOf(start, end, (byte) '\n');
+    int lf = firstLf(); // found by headEnd's search
     int lineEnd = lineEnd(in, start, lf);
     if (lineEnd - start < 12 || !startsWith(in, start, "HTTP/1.") || in.getByte(start + 8) != ' ' || hasBareCr(in, start, lineEnd)) {
       fail(in, out, "malformed status line");

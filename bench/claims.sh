@@ -5,7 +5,10 @@
 # rounds of 1000 until its JIT compiler uses under 10 % of its CPU (at most CLAIMS_WARMUP_MAX_CYCLES, default 30000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -B -q -DskipTests package
+# CLAIMS_ONLY=write-alone: the quick form, to compare the gateway's CPU per claim between two
+# versions: the lean peer, the warm-up, then only the claim write alone at 16 and 64,
+# CLAIMS_REPEAT times (default 4). SKIP_BUILD=1 runs the jars as they are.
+[ "${SKIP_BUILD:-}" = 1 ] || mvn -B -q -DskipTests package
 # This JVM hosts the dev cluster's API server: with G1 its young-collection pauses (80-110 ms every
 # few seconds with 12,200 pods) stalled every claim in flight, which a real API server does not do;
 # ZGC is built to keep its pauses under a millisecond. The gateway runs on Shenandoah, as README's
@@ -19,4 +22,4 @@ export GATEWAY_JAVA_OPTS="${GATEWAY_JAVA_OPTS:--XX:+UseShenandoahGC}"
 PIN=()
 [ -n "${BENCH_CPUS:-}" ] && PIN=(taskset -c "$BENCH_CPUS")
 # shellcheck disable=SC2086
-"${PIN[@]}" java ${BENCH_JAVA_OPTS:--XX:+UseZGC -Xmx8g} -jar bench/target/agentbox-bench.jar claims --claims "${1:-1000}" --warmup-cycles "${CLAIMS_WARMUP_CYCLES:-3000}" --warmup-max-cycles "${CLAIMS_WARMUP_MAX_CYCLES:-30000}" --gateway-jar gateway/target/agentbox-gateway.jar
+"${PIN[@]}" java ${BENCH_JAVA_OPTS:--XX:+UseZGC -Xmx8g} -jar bench/target/agentbox-bench.jar claims --claims "${1:-1000}" --warmup-cycles "${CLAIMS_WARMUP_CYCLES:-3000}" --warmup-max-cycles "${CLAIMS_WARMUP_MAX_CYCLES:-30000}" --gateway-jar gateway/target/agentbox-gateway.jar ${CLAIMS_ONLY:+--only "$CLAIMS_ONLY" --repeat "${CLAIMS_REPEAT:-4}"}

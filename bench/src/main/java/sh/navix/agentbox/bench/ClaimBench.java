@@ -49,6 +49,10 @@ final class ClaimBench {
     // (create, DELETE, pod recycled) before anything is measured.
     int warmupCycles = Integer.parseInt(a.getOrDefault("--warmup-cycles", "3000"));
     int maxWarmupCycles = Integer.parseInt(a.getOrDefault("--warmup-max-cycles", "30000"));
+    if ("write-alone".equals(a.get("--only"))) {
+      writeAloneOnly(jar, perRow, warmup, warmupCycles, maxWarmupCycles, Integer.parseInt(a.getOrDefault("--repeat", "4")));
+      return;
+    }
     // The rows of the three kinds of claim made while the gateway leads release their sandboxes
     // after them and wait for the pool to be whole again; the rows of the claim write alone (no
     // leader, nothing recycled) and the row from the JDK's HttpClient use up pods. Each row is
@@ -83,15 +87,7 @@ final class ClaimBench {
           peer.get(16)[0], peer.get(64)[0], single.pct(50));
       List<String> rows = new ArrayList<>();
       Map<Integer, Result> leanPeer = leanCas(admin, gateway.process().pid(), levels, perRow, peer, single, rows);
-      admin.pods().inNamespace("peer").delete();
-      ReconcileBench.await("peer pods gone", Duration.ofMinutes(10), () -> admin.pods().inNamespace("peer").list().getItems().isEmpty());
-      admin.resource(ReconcileBench.pool("bench", poolSize)).create();
-      ReconcileBench.await("pool warm", Duration.ofMinutes(20), () -> {
-        SandboxPool p = admin.resources(SandboxPool.class).inNamespace("default").withName("bench").get();
-        return p.getStatus() != null && p.getStatus().getIdleReplicas() != null && p.getStatus().getIdleReplicas() == poolSize
-            && p.getStatus().getUnavailableIdleReplicas() == 0;
-      });
-      ReconcileBench.log("pool warm: %d idle pods", poolSize);
+      peerPodsToPool(admin, poolSize);
 
       warmUp(base, gateway.process().pid(), warmupCycles, maxWarmupCycles);
       List<String> cycleRows = new ArrayList<>();
@@ -146,9 +142,7 @@ final class ClaimBench {
           false, peer, single, leanPeer, false));
       ReconcileBench.log("%s", rows.get(rows.size() - 1));
       System.out.println();
-      System.out.println("| image change | concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | % of peer's rate | % of lean peer's rate | lost CAS races | non-201 | gateway CPU in its JIT | CPU µs per claim: gateway / the rest |");
-      System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-      rows.forEach(System.out::println);
+      printRows(rows);
       System.out.println();
       System.out.println("Whole lifecycles, one client session each: create (swap to bench/sandbox:2), then DELETE at once");
       System.out.println();
@@ -162,18 +156,100 @@ final class ClaimBench {
           peer.get(16)[0], peer.get(16)[1], peer.get(16)[2], peer.get(16)[3], peer.get(16)[4],
           peer.get(64)[0], peer.get(64)[1], peer.get(64)[2], peer.get(64)[3], peer.get(64)[4],
           single.pct(50), single.pct(99), 1000 / mean(single));
-      if (!FAILURES.isEmpty()) {
-        System.out.println("\nFailed requests, by answer:");
-        FAILURES.forEach((k, n) -> System.out.println("  " + n.get() + " x " + k));
-      }
-      System.out.printf(Locale.ROOT, "machine: %d cores, JVM %s; date %s%n", Runtime.getRuntime().availableProcessors(),
-          System.getProperty("java.version"), Instant.now().toString().substring(0, 10));
+      printFailuresAndMachine();
     } finally {
       lean.close();
       gateway.close();
       cluster.stop().await(60, TimeUnit.SECONDS);
       vertx.close().await(30, TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * The quick form ({@code --only write-alone}): what the gateway's own CPU per claim is, to compare
+   * two versions of it. The lean peer at 16 and 64 on plain pods (no fabric8 peer), the warm-up
+   * as in the full run, then the claim write alone (the gateway not leading) at 16 and 64,
+   * {@code repeats} times over, each row rehearsed and started on a quiet machine as in the full
+   * run. Pool: the claims of those rows and two warm-ups.
+   */
+  static void writeAloneOnly(Path jar, int perRow, int warmup, int warmupCycles, int maxWarmupCycles, int repeats) throws Exception {
+    int[] levels = {16, 64};
+    int rowClaims = 0;
+    for (int c : levels) {
+      rowClaims += repeats * (claimsAt(c, perRow) + claimsAt(c, perRow) / REHEARSAL_SHARE);
+    }
+    int poolSize = 2 * warmup + rowClaims;
+    Path work = Files.createTempDirectory("agentbox-claim-bench");
+    Vertx vertx = Vertx.vertx();
+    DevCluster cluster = DevCluster.start(vertx, new DevClusterOptions().setApiPort(0)).await(60, TimeUnit.SECONDS);
+    KubernetesClient admin = cluster.client();
+    Path kubeconfig = cluster.writeKubeconfig(work.resolve("kubeconfig"));
+    ReconcileBench.log("dev cluster at %s; pool of %d pods; the claim write alone at 16 and 64, %d times, rows of %d claims (%d at 64)",
+        cluster.masterUrl(), poolSize, repeats, perRow, claimsAt(64, perRow));
+    GatewayProcess gateway = GatewayProcess.start(jar, kubeconfig, work);
+    String base = gateway.base();
+    LeanClients lean = new LeanClients(base);
+    try {
+      ReconcileBench.await("gateway leads", Duration.ofSeconds(60), () -> ReconcileBench.metric(base, "agentbox_leader") == 1.0);
+      plainPods(admin, "peer", "cas-", poolSize, LEAN_COUNTER_KEY);
+      List<String> rows = new ArrayList<>();
+      Map<Integer, double[]> noPeer = Map.of();
+      Map<Integer, Result> leanPeer = leanCas(admin, gateway.process().pid(), levels, perRow, noPeer, null, rows);
+      peerPodsToPool(admin, poolSize);
+      warmUp(base, gateway.process().pid(), warmupCycles, maxWarmupCycles);
+      awaitIdle(admin, poolSize);
+      sh.navix.agentbox.devcluster.Leases.takeOver(admin, "default", "agentbox-gateway-leader", "bench-elsewhere", Duration.ofHours(1));
+      ReconcileBench.await("gateway stands by", Duration.ofSeconds(60), () -> ReconcileBench.metric(base, "agentbox_leader") == 0.0);
+      lean.post("/v1/sandboxes", body("bench/idle:1"), warmup, 64);
+      scrapeMetrics(base);
+      for (int k = 0; k < repeats; k++) {
+        for (int c : levels) {
+          rows.add(claimRow("the claim write alone, round " + (k + 1), base, gateway, lean, claimsAt(c, perRow), c, "bench/idle:1", false,
+              noPeer, null, leanPeer, false));
+          ReconcileBench.log("%s", rows.get(rows.size() - 1));
+        }
+      }
+      System.out.println();
+      printRows(rows);
+      printFailuresAndMachine();
+    } finally {
+      lean.close();
+      gateway.close();
+      cluster.stop().await(60, TimeUnit.SECONDS);
+      vertx.close().await(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * The peers' pods removed and pool bench created in their place, {@code poolSize} pods (the same
+   * object count for the claims as for the peers), once all are idle and Ready.
+   */
+  static void peerPodsToPool(KubernetesClient admin, int poolSize) {
+    admin.pods().inNamespace("peer").delete();
+    ReconcileBench.await("peer pods gone", Duration.ofMinutes(10), () -> admin.pods().inNamespace("peer").list().getItems().isEmpty());
+    admin.resource(ReconcileBench.pool("bench", poolSize)).create();
+    ReconcileBench.await("pool warm", Duration.ofMinutes(20), () -> {
+      SandboxPool p = admin.resources(SandboxPool.class).inNamespace("default").withName("bench").get();
+      return p.getStatus() != null && p.getStatus().getIdleReplicas() != null && p.getStatus().getIdleReplicas() == poolSize
+          && p.getStatus().getUnavailableIdleReplicas() == 0;
+    });
+    ReconcileBench.log("pool warm: %d idle pods", poolSize);
+  }
+
+  static void printFailuresAndMachine() {
+    if (!FAILURES.isEmpty()) {
+      System.out.println("\nFailed requests, by answer:");
+      FAILURES.forEach((k, n) -> System.out.println("  " + n.get() + " x " + k));
+    }
+    System.out.printf(Locale.ROOT, "machine: %d cores, JVM %s; date %s%n", Runtime.getRuntime().availableProcessors(),
+        System.getProperty("java.version"), Instant.now().toString().substring(0, 10));
+  }
+
+  /** The claim rows as a table. */
+  static void printRows(List<String> rows) {
+    System.out.println("| image change | concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | % of peer's rate | % of lean peer's rate | lost CAS races | non-201 | gateway CPU in its JIT | CPU µs per claim: gateway / the rest |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    rows.forEach(System.out::println);
   }
 
   /** JIT share of the gateway's CPU over a warm-up round, below which the gateway counts as warm. */
@@ -449,8 +525,8 @@ final class ClaimBench {
 
   /** A row's rate against the peer's at the same concurrency (one at a time: the peer's sequential rate). */
   static String ofPeer(Result r, int c, Map<Integer, double[]> peer, Result single) {
-    double p = c == 1 ? 1000 / mean(single) : peer.containsKey(c) ? peer.get(c)[0] : Double.NaN;
-    return String.format(Locale.ROOT, "%.0f %%", 100 * r.perSecond / p);
+    double p = c == 1 && single != null ? 1000 / mean(single) : peer.containsKey(c) ? peer.get(c)[0] : Double.NaN;
+    return Double.isNaN(p) ? "–" : String.format(Locale.ROOT, "%.0f %%", 100 * r.perSecond / p);
   }
 
   static double mean(Result r) {

@@ -20,7 +20,8 @@ import sh.navix.agentbox.extproc.routing.RequestTargets;
  * ends is refused, never guessed at (RFC 9112 §6.3, §11.2): a folded header line, a space before a
  * colon, two different {@code Content-Length}s, {@code Transfer-Encoding} with {@code
  * Content-Length} or without chunked as its final coding or in HTTP/1.0, two {@code Host}s, a
- * malformed chunk, a bare CR. Limits: a request line of {@value #MAX_LINE} bytes (414), a head of
+ * malformed chunk, a bare CR. An HTTP/1.1 request without a {@code Host} is refused too (RFC 9112
+ * §3.2); HTTP/1.0 has none to require. Limits: a request line of {@value #MAX_LINE} bytes (414), a head of
  * {@value #MAX_HEAD} (431).
  *
  * <p>After a WebSocket upgrade request, the bytes that follow are held, unread, until the proxy
@@ -276,6 +277,10 @@ final class RequestFramer extends MessageFramer {
       line = l + 1;
     }
     int emptyLine = line;
+    if (host == null && !http10) {
+      fail(in, out, 400, "HTTP/1.1 request without a Host header"); // RFC 9112 §3.2
+      return;
+    }
     Framing framing;
     if (transferCodings != null) {
       if (http10) {

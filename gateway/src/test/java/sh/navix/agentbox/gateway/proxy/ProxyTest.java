@@ -412,6 +412,11 @@ class ProxyTest {
     String head = raw("HEAD /whoami HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n");
     assertThat(head).startsWith("HTTP/1.1 200").containsIgnoringCase("content-type: application/json")
         .doesNotContainIgnoringCase("transfer-encoding").endsWith("\r\n\r\n");
+    // Without a Host: routed by its path in HTTP/1.0, which has none to send; refused in HTTP/1.1,
+    // which must send one (RFC 9112 §3.2).
+    assertThat(raw("GET /sandboxes/" + id + "/8080/health HTTP/1.0\r\n\r\n")).startsWith("HTTP/1.0 200").endsWith("{\"status\":\"ok\"}");
+    assertThat(raw("GET /sandboxes/" + id + "/8080/health HTTP/1.1\r\n\r\n")).startsWith("HTTP/1.1 400").contains("application/json")
+        .contains("HTTP/1.1 request without a Host header");
     // Not HTTP: a JSON 400 and the connection closed.
     String garbage = raw("this is not http\r\n\r\n");
     assertThat(garbage).startsWith("HTTP/1.1 400").contains("application/json").contains("malformed request");

@@ -121,7 +121,7 @@ class RequestFramerTest {
   void http10KeepsItsConnectionOnlyWhenItAsksAndHttp11UnlessItSaysClose() {
     assertThat(both("GET / HTTP/1.0\r\n\r\n").only().head().keepAlive()).isFalse();
     assertThat(both("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").only().head().keepAlive()).isTrue();
-    assertThat(both("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").only().head().keepAlive()).isFalse();
+    assertThat(both("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n").only().head().keepAlive()).isFalse();
     RequestFramer.Head h = both("GET / HTTP/1.0\r\n\r\n").only().head();
     assertThat(h.http10()).isTrue();
     assertThat(h.host()).isNull();
@@ -130,13 +130,13 @@ class RequestFramerTest {
   @Test
   void sizedAndChunkedBodiesEndWhereTheirFramingSaysAndPipelinedRequestsFollow() {
     String chunked = "4;ext=1\r\nwiki\r\n5 \r\npedia\r\n0\r\nX-Trailer: t\r\n\r\n";
-    Framed f = both("PUT /a HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world"
-        + "POST /b HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" + chunked
-        + "GET /c HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    Framed f = both("PUT /a HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world"
+        + "POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" + chunked
+        + "GET /c HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
     assertThat(f.requests()).hasSize(3);
     assertThat(f.requests().get(0).body()).isEqualTo("hello world");
     assertThat(f.requests().get(1).head().framing()).isEqualTo(MessageFramer.Framing.CHUNKED);
-    assertThat(f.requests().get(1).fields()).as("the codings stay with the body they describe").isEqualTo("Transfer-Encoding: gzip, chunked\r\n");
+    assertThat(f.requests().get(1).fields()).as("the codings stay with the body they describe").isEqualTo("Host: h\r\nTransfer-Encoding: gzip, chunked\r\n");
     assertThat(f.requests().get(1).body()).isEqualTo(chunked);
     assertThat(f.requests().get(2).head().target()).isEqualTo("/c");
     assertThat(f.requests()).allSatisfy(o -> assertThat(o.ended()).isTrue());
@@ -148,31 +148,32 @@ class RequestFramerTest {
     String[][] cases = {
         {"GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n", "400", "malformed header line"},
         {"GET / HTTP/1.1\r\nHost : h\r\n\r\n", "400", "malformed header line"},
-        {"GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n", "400", "malformed header line"},
+        {"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\rb\r\n\r\n", "400", "malformed header line"},
         {"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", "400", "more than one Host header"},
-        {"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", "400", "invalid or conflicting Content-Length"},
-        {"POST / HTTP/1.1\r\nContent-Length: 5, 6\r\n\r\nhello", "400", "invalid or conflicting Content-Length"},
-        {"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello", "400", "invalid or conflicting Content-Length"},
-        {"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400", "both Content-Length and Transfer-Encoding"},
-        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "400", "Transfer-Encoding whose final coding is not chunked"},
-        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", "400", "Transfer-Encoding with chunked more than once"},
-        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "400", "Transfer-Encoding with chunked more than once"},
+        {"GET / HTTP/1.1\r\nX-A: a\r\n\r\n", "400", "HTTP/1.1 request without a Host header"},
+        {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", "400", "invalid or conflicting Content-Length"},
+        {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 6\r\n\r\nhello", "400", "invalid or conflicting Content-Length"},
+        {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\nhello", "400", "invalid or conflicting Content-Length"},
+        {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400", "both Content-Length and Transfer-Encoding"},
+        {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "400", "Transfer-Encoding whose final coding is not chunked"},
+        {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", "400", "Transfer-Encoding with chunked more than once"},
+        {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "400", "Transfer-Encoding with chunked more than once"},
         {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400", "Transfer-Encoding in an HTTP/1.0 request"},
-        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "400", "malformed chunk size line"},
-        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n", "400", "chunk data longer than its size"},
-        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n", "400", "malformed trailer line"},
+        {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "400", "malformed chunk size line"},
+        {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n", "400", "chunk data longer than its size"},
+        {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n", "400", "malformed trailer line"},
         {"this is not http\r\n\r\n", "400", "malformed request line"},
-        {"GET  / HTTP/1.1\r\n\r\n", "400", "malformed request line"},
-        {"GET /a b HTTP/1.1\r\n\r\n", "400", "malformed request line"},
-        {"G(T / HTTP/1.1\r\n\r\n", "400", "malformed method"},
-        {"GET /\u0001 HTTP/1.1\r\n\r\n", "400", "malformed request target"},
+        {"GET  / HTTP/1.1\r\nHost: h\r\n\r\n", "400", "malformed request line"},
+        {"GET /a b HTTP/1.1\r\nHost: h\r\n\r\n", "400", "malformed request line"},
+        {"G(T / HTTP/1.1\r\nHost: h\r\n\r\n", "400", "malformed method"},
+        {"GET /\u0001 HTTP/1.1\r\nHost: h\r\n\r\n", "400", "malformed request target"},
         {"GET / HTTP/1.x\r\n\r\n", "400", "malformed HTTP version"},
         {"GET / HTTP/2.0\r\n\r\n", "505", "HTTP version 2.0 not supported"},
-        {"GET / HTTP/1.1\r\n" + "x-big: " + "a".repeat(MessageFramer.MAX_HEAD) + "\r\n\r\n", "431", "request head over 16384 bytes"},
-        {"GET /" + "a".repeat(RequestFramer.MAX_LINE) + " HTTP/1.1\r\n\r\n", "414", "request line over 8192 bytes"},
+        {"GET / HTTP/1.1\r\nHost: h\r\n" + "x-big: " + "a".repeat(MessageFramer.MAX_HEAD) + "\r\n\r\n", "431", "request head over 16384 bytes"},
+        {"GET /" + "a".repeat(RequestFramer.MAX_LINE) + " HTTP/1.1\r\nHost: h\r\n\r\n", "414", "request line over 8192 bytes"},
     };
     for (String[] c : cases) {
-      Framed f = both(c[0] + "GET /next HTTP/1.1\r\n\r\n");
+      Framed f = both(c[0] + "GET /next HTTP/1.1\r\nHost: h\r\n\r\n");
       assertThat(f.malformed()).as(c[0]).containsExactly(new MessageFramer.Malformed(Integer.parseInt(c[1]), c[2]));
       assertThat(f.requests()).as("nothing complete is passed on, nor what follows: " + c[0]).allSatisfy(o -> assertThat(o.ended()).isFalse());
     }
@@ -182,7 +183,7 @@ class RequestFramerTest {
   void bytesAfterAWebSocketUpgradeAreHeldUntilThePodHasAnswered() {
     String upgrade = "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: k\r\n\r\n";
     // Refused (no 101): the bytes held are the next request.
-    Framed refused = frame(upgrade + "GET /next HTTP/1.1\r\n\r\n", n -> n);
+    Framed refused = frame(upgrade + "GET /next HTTP/1.1\r\nHost: h\r\n\r\n", n -> n);
     Out o = refused.only();
     assertThat(o.head().webSocket()).isTrue();
     assertThat(o.fields()).isEqualTo("Host: h\r\nSec-WebSocket-Key: k\r\n");
@@ -241,7 +242,7 @@ class RequestFramerTest {
             framing = "Transfer-Encoding: chunked\r\n";
           }
         }
-        String allFields = fields + framing;
+        String allFields = "Host: h\r\n" + fields + framing;
         input.append(r.nextBoolean() ? "POST " : "GET ").append(target).append(" HTTP/1.1\r\n").append(allFields).append("\r\n").append(body);
         expected.add(new String[] {target, allFields, body});
       }

@@ -97,8 +97,10 @@ class ProxyTest {
     }
     var http = client.createHttpClient();
     try {
-      return http.request(o).compose(req -> req.send()).compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), b.toString(), resp.headers().toString().replace("\n", "; "))))
-          .await(15, TimeUnit.SECONDS);
+      // The body is asked for in the send's own callback (Vert.x's documented form): asked for a
+      // step later, a body that came in the same read as the head can be missed (eclipse-vertx/vert.x#5904).
+      return http.request(o).compose(req -> req.send().compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), b.toString(),
+          resp.headers().toString().replace("\n", "; "))))).await(15, TimeUnit.SECONDS);
     } finally {
       http.close();
     }

@@ -272,15 +272,14 @@ public final class ClaimScheduler extends VerticleBase {
   }
 
   /**
-   * An idle pod to claim: from a random place in the pool's idle pods, the first that is
-   * claimable, not being written and not lost to a race at its current version, preferring pods
-   * not marked for scale-down. Random, so replicas rarely collide; it stops at the first fit,
-   * and the cache hands the pods over one at a time, so a claim from a pool of thousands costs
-   * about what it costs from a pool of ten.
+   * An idle pod to claim: the first the cache hands out (claimable pods only, from a random place,
+   * those not marked for scale-down first) that is not being written and not lost to a race at its
+   * current version. Random, so replicas rarely collide; it stops at the first fit, and the cache
+   * hands out claimable pods only, one at a time, so a pick costs about the same whatever the
+   * pool's size and however many of its idle pods are still starting.
    */
   private Pod pick(PoolQueue q) {
-    Pod marked = null;
-    for (Pod p : cache.podsFromRandomStart(q.namespace, q.pool, SandboxPhase.IDLE)) {
+    for (Pod p : cache.claimablePods(q.namespace, q.pool)) {
       String key = q.namespace + "/" + Pods.name(p);
       String lost = staleAt.get(key);
       if (lost != null) {
@@ -289,17 +288,11 @@ public final class ClaimScheduler extends VerticleBase {
         }
         staleAt.remove(key);
       }
-      if (!Pods.claimable(p) || podsInFlight.contains(key)) {
-        continue;
-      }
-      if (Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) == null) {
+      if (Pods.claimable(p) && !podsInFlight.contains(key)) {
         return p;
       }
-      if (marked == null) {
-        marked = p;
-      }
     }
-    return marked;
+    return null;
   }
 
   private void claim(PoolQueue q, Waiter w, Pod pod) {

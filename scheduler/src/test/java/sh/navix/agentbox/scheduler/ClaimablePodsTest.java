@@ -3,86 +3,92 @@ package sh.navix.agentbox.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.vertx.core.Vertx;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
+import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.Test;
-import sh.navix.agentbox.api.bus.Bus;
 import sh.navix.agentbox.api.cache.ClusterCache;
+import sh.navix.agentbox.api.crd.Annotations;
+import sh.navix.agentbox.api.crd.Finalizers;
 import sh.navix.agentbox.api.crd.Labels;
 import sh.navix.agentbox.api.crd.SandboxPhase;
+import sh.navix.agentbox.api.lifecycle.Pods;
 import sh.navix.agentbox.devcluster.Await;
-import sh.navix.agentbox.devcluster.DevCluster;
-import sh.navix.agentbox.devcluster.DevClusterOptions;
 
 /**
- * What a claim picks from: the cache hands out a pool's pods in one phase one at a time from a
- * random start, each once, and follows pods that change phase or go away.
+ * What a claim picks from: the cache hands out exactly the pool's claimable pods (idle, Ready, not
+ * being deleted, protected), each once, from a random start, those not marked for scale-down
+ * first; and it follows every kind of pod change: phase, readiness, scale-down marks, deletions
+ * held by the finalizer, deletions, moves between pools.
  */
-class IdlePodsFromRandomStartTest {
-  @Test
-  void everyPodOfThePhaseOnceFromVaryingStarts() throws Exception {
-    Vertx vertx = Vertx.vertx();
-    Bus.registerCodecs(vertx.eventBus());
-    DevCluster cluster = DevCluster.start(vertx, new DevClusterOptions().setApiPort(0)).await(60, TimeUnit.SECONDS);
-    KubernetesClient client = cluster.client();
-    ClusterCache cache = ClusterCache.create(vertx, client, null, Duration.ofMinutes(5));
-    try {
-      cache.start().await(30, TimeUnit.SECONDS);
-      List<String> idle = new ArrayList<>();
-      for (int i = 0; i < 20; i++) {
-        idle.add(create(client, "idle-" + i, "pool-a", SandboxPhase.IDLE));
-      }
-      create(client, "running-0", "pool-a", SandboxPhase.RUNNING);
-      create(client, "other-pool-0", "pool-b", SandboxPhase.IDLE);
-      Await.until("20 idle pods in the cache", Duration.ofSeconds(20), () -> names(cache, SandboxPhase.IDLE).size() == 20 ? true : null);
-      assertThat(names(cache, SandboxPhase.IDLE)).as("each idle pod of the pool once, no other").containsExactlyInAnyOrderElementsOf(idle);
+class ClaimablePodsTest {
+  private static final String NS = "default";
 
-      // Five start: they leave the idle pods and show among the starting ones; two idle pods go away.
-      List<String> started = idle.subList(0, 5);
-      started.forEach(n -> client.pods().inNamespace("default").withName(n).patch(PatchContext.of(PatchType.JSON_MERGE),
-          "{\"metadata\":{\"labels\":{\"" + Labels.SANDBOX_PHASE + "\":\"" + SandboxPhase.STARTING.wire() + "\"}}}"));
-      List<String> deleted = idle.subList(5, 7);
-      deleted.forEach(n -> client.pods().inNamespace("default").withName(n).withGracePeriod(0).delete());
-      Await.until("13 idle pods left", Duration.ofSeconds(20), () -> names(cache, SandboxPhase.IDLE).size() == 13 ? true : null);
-      assertThat(names(cache, SandboxPhase.IDLE)).containsExactlyInAnyOrderElementsOf(idle.subList(7, 20));
-      Await.until("5 starting", Duration.ofSeconds(20), () -> names(cache, SandboxPhase.STARTING).size() == 5 ? true : null);
-      assertThat(names(cache, SandboxPhase.STARTING)).containsExactlyInAnyOrderElementsOf(started);
+  @Test
+  void exactlyTheClaimablePodsEachOnceUnmarkedFirstAfterAnyChanges() throws Exception {
+    long seed = System.nanoTime();
+    try (TestPods.Fixture f = TestPods.Fixture.start()) {
+      KubernetesClient client = f.client();
+      ClusterCache cache = f.cache();
+      TestPods.randomWalk(client, new Random(seed), 400);
+      // Fresh pods that are surely claimable (the simulated node reports them Ready too), so that
+      // the order and the starts have something to show.
+      List<String> fresh = IntStream.range(0, 6).mapToObj(i -> "fresh-" + i).toList();
+      for (int i = 0; i < fresh.size(); i++) {
+        TestPods.create(client, fresh.get(i), "pool-a", SandboxPhase.IDLE, Finalizers.SANDBOX_PROTECTION, i >= 4);
+        TestPods.ready(client, fresh.get(i), true);
+      }
+      Await.until("the fresh pods claimable", Duration.ofSeconds(20), () -> client.pods().inNamespace(NS).withLabel(Labels.SANDBOX_POOL, "pool-a")
+          .list().getItems().stream().filter(p -> Pods.claimable(p) && fresh.contains(Pods.name(p))).count() == fresh.size() ? true : null);
+      for (String pool : List.of("pool-a", "pool-b")) {
+        // The cache against a LIST, at a moment when they agree (the simulated node may still be reporting).
+        List<Object> agreed = Await.until("the cache's claimable pods of " + pool + " to match a LIST (seed " + seed + ")", Duration.ofSeconds(20), () -> {
+          List<Pod> truth = client.pods().inNamespace(NS).withLabel(Labels.SANDBOX_POOL, pool).list().getItems().stream().filter(Pods::claimable).toList();
+          List<String> seen = names(cache, pool);
+          return seen.size() == truth.size() && new HashSet<>(seen).equals(new HashSet<>(truth.stream().map(Pods::name).toList())) ? List.of(truth, seen) : null;
+        });
+        @SuppressWarnings("unchecked")
+        List<Pod> truth = (List<Pod>) agreed.get(0);
+        @SuppressWarnings("unchecked")
+        List<String> seen = (List<String>) agreed.get(1);
+        assertThat(seen).as("each claimable pod once, seed " + seed).doesNotHaveDuplicates();
+        Set<String> marked = new HashSet<>(truth.stream().filter(p -> Pods.annotation(p, Annotations.SCALE_DOWN_PROTECTED) != null).map(Pods::name).toList());
+        int unmarked = truth.size() - marked.size();
+        assertThat(seen.subList(0, unmarked)).as("the pods not marked for scale-down first, seed " + seed).doesNotContainAnyElementsOf(marked);
+        if (pool.equals("pool-a")) {
+          assertThat(seen).as("the fresh pods among them").containsAll(fresh);
+          assertThat(marked).as("and two of them marked").contains("fresh-4", "fresh-5");
+        }
+      }
+      assertThat(cache.claimablePods(NS, "no-such-pool")).isEmpty();
 
       // Replicas picking at once should rarely land on the same pod: the first one handed out varies.
       Set<String> firsts = new HashSet<>();
-      IntStream.range(0, 50).forEach(i -> firsts.add(cache.podsFromRandomStart("default", "pool-a", SandboxPhase.IDLE)
-          .iterator().next().getMetadata().getName()));
+      IntStream.range(0, 50).forEach(i -> firsts.add(Pods.name(cache.claimablePods(NS, "pool-a").iterator().next())));
       assertThat(firsts).hasSizeGreaterThan(1);
-    } finally {
-      cache.stop().await(10, TimeUnit.SECONDS);
-      cluster.stop().await(60, TimeUnit.SECONDS);
-      vertx.close().await(10, TimeUnit.SECONDS);
+
+      // A claimed pod and a pod being deleted leave at once; a pod marked for scale-down goes behind the others.
+      TestPods.phase(client, "fresh-0", SandboxPhase.STARTING.wire());
+      client.pods().inNamespace(NS).withName("fresh-1").withGracePeriod(0).delete(); // held by the finalizer
+      TestPods.markForScaleDown(client, "fresh-2", "\"2026-12-06T00:00:00Z\"");
+      Await.until("fresh-0 and fresh-1 gone, fresh-2 behind fresh-3", Duration.ofSeconds(20), () -> {
+        List<String> now = names(cache, "pool-a");
+        return !now.contains("fresh-0") && !now.contains("fresh-1") && now.indexOf("fresh-3") >= 0 && now.indexOf("fresh-3") < now.indexOf("fresh-2") ? true : null;
+      });
+      TestPods.markForScaleDown(client, "fresh-4", "null");
+      Await.until("fresh-4 ahead of fresh-5 once unmarked", Duration.ofSeconds(20), () -> {
+        List<String> now = names(cache, "pool-a");
+        return now.indexOf("fresh-4") >= 0 && now.indexOf("fresh-4") < now.indexOf("fresh-5") ? true : null;
+      });
     }
   }
 
-  private static List<String> names(ClusterCache cache, SandboxPhase phase) {
-    return StreamSupport.stream(cache.podsFromRandomStart("default", "pool-a", phase).spliterator(), false)
-        .map(p -> p.getMetadata().getName()).toList();
-  }
-
-  private static String create(KubernetesClient client, String name, String pool, SandboxPhase phase) {
-    Pod pod = new PodBuilder().withNewMetadata().withName(name).withNamespace("default")
-        .withLabels(Map.of(Labels.MANAGED_BY, Labels.MANAGED_BY_SANDBOX_API_SERVER, Labels.SANDBOX_POOL, pool,
-            Labels.SANDBOX_PHASE, phase.wire()))
-        .endMetadata().withNewSpec().addNewContainer().withName("main").withImage("example/idle:1").endContainer().endSpec().build();
-    client.pods().inNamespace("default").resource(pod).create();
-    return name;
+  private static List<String> names(ClusterCache cache, String pool) {
+    return StreamSupport.stream(cache.claimablePods(NS, pool).spliterator(), false).map(Pods::name).toList();
   }
 }

@@ -166,7 +166,7 @@ class ConcurrentClaimsTest {
     });
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     ClusterCache view = overriding(b.cache, (method, args) -> {
-      if ((method.equals("pods") || method.equals("podsFromRandomStart")) && args != null && args.length == 3 && "lag".equals(args[1]) && args[2] == SandboxPhase.IDLE) {
+      if (idleOf(method, args, "lag")) {
         return frozen;
       }
       if (method.equals("pod") && args != null && args.length == 2 && frozen.stream().anyMatch(p -> Pods.name(p).equals(args[1]))) {
@@ -202,8 +202,7 @@ class ConcurrentClaimsTest {
     await("2 claimable pods in the replicas' caches", Duration.ofSeconds(30), () -> a.cache.pods("default", "twice", SandboxPhase.IDLE)
         .stream().filter(Pods::claimable).count() == 2 && b.cache.pods("default", "twice", SandboxPhase.IDLE).size() == 2 ? true : null);
     // This replica sees no idle pod yet (its view lags), so its request waits in the queue.
-    ClusterCache view = overriding(b.cache, (method, args) -> (method.equals("pods") || method.equals("podsFromRandomStart")) && args != null && args.length == 3
-        && "twice".equals(args[1]) && args[2] == SandboxPhase.IDLE ? List.of() : PASS);
+    ClusterCache view = overriding(b.cache, (method, args) -> idleOf(method, args, "twice") ? List.of() : PASS);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     Vertx lagging = schedulerOn(view, b.client, registry);
     try {
@@ -282,7 +281,7 @@ class ConcurrentClaimsTest {
             null, null, Instant.now()))).update();
     // The scheduler's cache has not seen it: the pod still idle, the sandbox unknown.
     ClusterCache view = overriding(b.cache, (method, args) -> {
-      if ((method.equals("pods") || method.equals("podsFromRandomStart")) && args != null && args.length == 3 && "resend".equals(args[1]) && args[2] == SandboxPhase.IDLE) {
+      if (idleOf(method, args, "resend")) {
         return List.of(target);
       }
       if (method.equals("pod") && args != null && args.length == 2 && Pods.name(target).equals(args[1])) {
@@ -307,6 +306,12 @@ class ConcurrentClaimsTest {
 
   /** Returned by an override to let the call through to the real cache. */
   static final Object PASS = new Object();
+
+  /** Whether a cache call asks for pool {@code pool}'s idle pods: as a list by phase, or the claimable ones a claim picks from. */
+  static boolean idleOf(String method, Object[] args, String pool) {
+    return method.equals("pods") && args != null && args.length == 3 && pool.equals(args[1]) && args[2] == SandboxPhase.IDLE
+        || method.equals("claimablePods") && args != null && args.length == 2 && pool.equals(args[1]);
+  }
 
   /** A view of {@code base} whose answers {@code override} may replace (by method name and arguments). */
   static ClusterCache overriding(ClusterCache base, java.util.function.BiFunction<String, Object[], Object> override) {

@@ -6,25 +6,17 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.vertx.core.Vertx;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import sh.navix.agentbox.api.bus.Bus;
 import sh.navix.agentbox.api.cache.ClusterCache;
 import sh.navix.agentbox.api.cache.PoolPodCounts;
 import sh.navix.agentbox.api.crd.Annotations;
 import sh.navix.agentbox.api.crd.Labels;
 import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.devcluster.Await;
-import sh.navix.agentbox.devcluster.DevCluster;
-import sh.navix.agentbox.devcluster.DevClusterOptions;
 
 /**
  * A pool's counts, which the pool status, the 409's detail and the pool views show, are kept
@@ -34,44 +26,14 @@ import sh.navix.agentbox.devcluster.DevClusterOptions;
  */
 class PoolPodCountsTest {
   private static final String NS = "default";
-  private static final String HOLD = "bench.example/hold";
 
   @Test
   void countsFollowEveryKindOfPodChange() throws Exception {
-    Vertx vertx = Vertx.vertx();
-    Bus.registerCodecs(vertx.eventBus());
-    DevCluster cluster = DevCluster.start(vertx, new DevClusterOptions().setApiPort(0)).await(60, TimeUnit.SECONDS);
-    KubernetesClient client = cluster.client();
-    ClusterCache cache = ClusterCache.create(vertx, client, null, Duration.ofMinutes(5));
     long seed = System.nanoTime();
-    Random random = new Random(seed);
-    try {
-      cache.start().await(30, TimeUnit.SECONDS);
-      List<String> names = new ArrayList<>();
-      for (int step = 0; step < 400; step++) {
-        if (names.isEmpty() || random.nextInt(6) == 0) {
-          String name = "pod-" + step;
-          create(client, name, random.nextBoolean() ? "pool-a" : "pool-b", random.nextInt(3) == 0);
-          names.add(name);
-          continue;
-        }
-        String name = names.get(random.nextInt(names.size()));
-        try {
-          switch (random.nextInt(6)) {
-            case 0 -> label(client, name, SandboxPhase.values()[random.nextInt(SandboxPhase.values().length)].wire());
-            case 1 -> annotate(client, name, random.nextBoolean() ? "\"2026-12-06T00:00:00Z\"" : "null");
-            case 2 -> ready(client, name, random.nextBoolean());
-            case 3 -> client.pods().inNamespace(NS).withName(name).withGracePeriod(0).delete(); // held if it has the finalizer
-            case 4 -> pool(client, name, random.nextInt(4) == 0 ? null : random.nextBoolean() ? "\"pool-a\"" : "\"pool-b\""); // moved, or no pool
-            default -> {
-              release(client, name); // a pod held by the finalizer goes now; others carry on
-            }
-          }
-        } catch (KubernetesClientException e) {
-          assertThat(e.getCode()).as("only a pod already gone may refuse a change").isEqualTo(404);
-          names.remove(name);
-        }
-      }
+    try (TestPods.Fixture f = TestPods.Fixture.start()) {
+      KubernetesClient client = f.client();
+      ClusterCache cache = f.cache();
+      List<String> names = TestPods.randomWalk(client, new Random(seed), 400);
       for (String pool : List.of("pool-a", "pool-b")) {
         PoolPodCounts listed = Await.until("the cache's counts of " + pool + " to match a LIST (seed " + seed + ")", Duration.ofSeconds(20), () -> {
           PoolPodCounts fromList = PoolPodCounts.of(client.pods().inNamespace(NS).withLabel(Labels.SANDBOX_POOL, pool).list().getItems());
@@ -88,17 +50,13 @@ class PoolPodCountsTest {
       for (String name : names) {
         client.pods().inNamespace(NS).withName(name).withGracePeriod(0).delete();
         try {
-          release(client, name);
+          TestPods.release(client, name);
         } catch (KubernetesClientException e) {
           assertThat(e.getCode()).as("only a pod already gone may refuse a change").isEqualTo(404);
         }
       }
       Await.until("no pods counted", Duration.ofSeconds(20),
           () -> cache.podCounts(NS, "pool-a").equals(PoolPodCounts.NONE) && cache.podCounts(NS, "pool-b").equals(PoolPodCounts.NONE) ? true : null);
-    } finally {
-      cache.stop().await(10, TimeUnit.SECONDS);
-      cluster.stop().await(60, TimeUnit.SECONDS);
-      vertx.close().await(10, TimeUnit.SECONDS);
     }
   }
 
@@ -123,39 +81,5 @@ class PoolPodCountsTest {
         .endMetadata()
         .withNewStatus().addNewCondition().withType("Ready").withStatus(ready ? "True" : "False").endCondition().endStatus();
     return b.build();
-  }
-
-  private static void create(KubernetesClient client, String name, String pool, boolean held) {
-    Pod pod = new PodBuilder().withNewMetadata().withName(name).withNamespace(NS)
-        .withLabels(Map.of(Labels.MANAGED_BY, Labels.MANAGED_BY_SANDBOX_API_SERVER, Labels.SANDBOX_POOL, pool,
-            Labels.SANDBOX_PHASE, SandboxPhase.IDLE.wire()))
-        .withFinalizers(held ? List.of(HOLD) : List.of())
-        .endMetadata().withNewSpec().addNewContainer().withName("main").withImage("example/idle:1").endContainer().endSpec().build();
-    client.pods().inNamespace(NS).resource(pod).create();
-  }
-
-  private static void pool(KubernetesClient client, String name, String value) {
-    patch(client, name, "{\"metadata\":{\"labels\":{\"" + Labels.SANDBOX_POOL + "\":" + value + "}}}");
-  }
-
-  private static void label(KubernetesClient client, String name, String phase) {
-    patch(client, name, "{\"metadata\":{\"labels\":{\"" + Labels.SANDBOX_PHASE + "\":\"" + phase + "\"}}}");
-  }
-
-  private static void annotate(KubernetesClient client, String name, String value) {
-    patch(client, name, "{\"metadata\":{\"annotations\":{\"" + Annotations.SCALE_DOWN_PROTECTED + "\":" + value + "}}}");
-  }
-
-  private static void release(KubernetesClient client, String name) {
-    patch(client, name, "{\"metadata\":{\"finalizers\":null}}");
-  }
-
-  private static void ready(KubernetesClient client, String name, boolean ready) {
-    client.pods().inNamespace(NS).withName(name).subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
-        "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"" + (ready ? "True" : "False") + "\"}]}}");
-  }
-
-  private static void patch(KubernetesClient client, String name, String mergePatch) {
-    client.pods().inNamespace(NS).withName(name).patch(PatchContext.of(PatchType.JSON_MERGE), mergePatch);
   }
 }

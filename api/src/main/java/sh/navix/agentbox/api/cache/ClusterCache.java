@@ -77,12 +77,15 @@ public interface ClusterCache {
   List<Pod> pods(String namespace, String poolName, SandboxPhase phase);
 
   /**
-   * The same pods one at a time, starting at a random one, without copying them all: for picking
-   * one of many (a claim takes one idle pod of thousands). While pods change phase a pod may be
-   * missed or seen twice, and one no longer in the phase is skipped; each such change is followed
-   * by its pod event.
+   * The pool's pods a claim may take ({@link sh.navix.agentbox.api.lifecycle.Pods#claimable}: idle,
+   * Ready, not being deleted, protected by the sandbox finalizer), one at a time from a random one,
+   * without copying them: those not marked for scale-down first, then the marked ones. Kept apart
+   * from the pool's other pods as pod events come, so a claim looks only at pods it could take,
+   * however many idle pods are still starting their containers. While pods change a pod may be
+   * missed or seen twice, and one no longer claimable is skipped; each such change is followed by
+   * its pod event.
    */
-  Iterable<Pod> podsFromRandomStart(String namespace, String poolName, SandboxPhase phase);
+  Iterable<Pod> claimablePods(String namespace, String poolName);
 
   /**
    * How many pods of a pool are in each phase, kept from pod events: constant time, whatever the

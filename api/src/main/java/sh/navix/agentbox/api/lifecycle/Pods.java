@@ -107,8 +107,15 @@ public final class Pods {
 
   /** The PodReady condition is True. */
   public static boolean ready(Pod p) {
-    return p.getStatus() != null && p.getStatus().getConditions() != null
-        && p.getStatus().getConditions().stream().anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+    if (p.getStatus() == null || p.getStatus().getConditions() == null) {
+      return false;
+    }
+    for (var c : p.getStatus().getConditions()) { // on every pod event: no stream
+      if ("Ready".equals(c.getType()) && "True".equals(c.getStatus())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public static Optional<ContainerStatus> firstContainerStatus(Pod p) {

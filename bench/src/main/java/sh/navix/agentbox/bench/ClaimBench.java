@@ -296,8 +296,9 @@ final class ClaimBench {
       Cycles warm = m.result();
       double jit = m.jitPercent();
       done += round;
-      ReconcileBench.log("warm-up: %d create+DELETE cycles at concurrency %d (%d in all), %.0f/s, %d failed, gateway CPU in its JIT %.0f %%",
-          round, c, done, warm.perSecond, warm.failed, jit);
+      ReconcileBench.log("warm-up: %d create+DELETE cycles at concurrency %d (%d in all), %.0f/s, %d failed, gateway CPU in its JIT %.0f %%, "
+          + "CPU µs per cycle: gateway %.0f / the rest %.0f", round, c, done, warm.perSecond, warm.failed, jit, m.cpuNanos() / 1e3 / round,
+          m.selfCpuNanos() / 1e3 / round);
       if (!(jit >= WARM_JIT_PERCENT) || done + WARMUP_ROUND > maxCycles) {
         return;
       }

@@ -127,10 +127,7 @@ final class ClaimBench {
       // lead; nothing marks its sandboxes running, and claims on the idle image give the
       // simulated kubelet nothing to report. Each claim is then exactly one CAS write, like each
       // request of the peer.
-      sh.navix.agentbox.devcluster.Leases.takeOver(admin, "default", "agentbox-gateway-leader", "bench-elsewhere", Duration.ofHours(1));
-      ReconcileBench.await("gateway stands by", Duration.ofSeconds(60), () -> ReconcileBench.metric(base, "agentbox_leader") == 0.0);
-      lean.post("/v1/sandboxes", body("bench/idle:1"), warmup, 64);
-      scrapeMetrics(base);
+      standBy(admin, base, lean, warmup);
       for (int c : levels) {
         rows.add(claimRow("none, replica not leading (the claim write alone)", base, gateway, lean, claimsAt(c, perRow), c, "bench/idle:1", false,
             peer, single, leanPeer, false));
@@ -198,10 +195,7 @@ final class ClaimBench {
       peerPodsToPool(admin, poolSize);
       warmUp(base, gateway.process().pid(), warmupCycles, maxWarmupCycles);
       awaitIdle(admin, poolSize);
-      sh.navix.agentbox.devcluster.Leases.takeOver(admin, "default", "agentbox-gateway-leader", "bench-elsewhere", Duration.ofHours(1));
-      ReconcileBench.await("gateway stands by", Duration.ofSeconds(60), () -> ReconcileBench.metric(base, "agentbox_leader") == 0.0);
-      lean.post("/v1/sandboxes", body("bench/idle:1"), warmup, 64);
-      scrapeMetrics(base);
+      standBy(admin, base, lean, warmup);
       for (int k = 0; k < repeats; k++) {
         for (int c : levels) {
           rows.add(claimRow("the claim write alone, round " + (k + 1), base, gateway, lean, claimsAt(c, perRow), c, "bench/idle:1", false,
@@ -243,6 +237,18 @@ final class ClaimBench {
     }
     System.out.printf(Locale.ROOT, "machine: %d cores, JVM %s; date %s%n", Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.version"), Instant.now().toString().substring(0, 10));
+  }
+
+  /**
+   * Takes the Lease away from the gateway (held by a name no replica has, for an hour) and waits
+   * until it stands by; then {@code warmup} unmeasured claims of the write alone at 64 and the
+   * metrics scrapes each row makes.
+   */
+  static void standBy(KubernetesClient admin, String base, LeanClients lean, int warmup) throws Exception {
+    sh.navix.agentbox.devcluster.Leases.takeOver(admin, "default", "agentbox-gateway-leader", "bench-elsewhere", Duration.ofHours(1));
+    ReconcileBench.await("gateway stands by", Duration.ofSeconds(60), () -> ReconcileBench.metric(base, "agentbox_leader") == 0.0);
+    lean.post("/v1/sandboxes", body("bench/idle:1"), warmup, 64);
+    scrapeMetrics(base);
   }
 
   /** The claim rows as a table. */

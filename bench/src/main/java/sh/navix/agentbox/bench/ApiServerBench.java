@@ -1,6 +1,5 @@
 package sh.navix.agentbox.bench;
 
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -38,15 +37,10 @@ final class ApiServerBench {
     try {
       KubernetesClient admin = cluster.client();
       ClaimBench.plainPods(admin, "default", "w-", pods, COUNTER_KEY);
-      Map<String, Buffer> objects = new HashMap<>();
-      var json = admin.getKubernetesSerialization();
-      for (Pod p : admin.pods().inNamespace("default").list().getItems()) {
-        objects.put(p.getMetadata().getName(), Buffer.buffer(json.asJson(p)));
-      }
+      Map<String, Buffer> objects = LeanClients.podBodies(admin, "default");
       List<String> names = new ArrayList<>(objects.keySet());
-      java.util.Collections.sort(names);
       String collection = "/api/v1/namespaces/default/pods";
-      String counter = "\"" + COUNTER_KEY + "\":\"";
+      String counter = LeanClients.counterOf(COUNTER_KEY);
       ThreadMXBean threads = ManagementFactory.getThreadMXBean();
       var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
       System.out.println("| round | writes | failed | writes/s | p50 ms | p99 ms | CPU µs per write: this JVM | its busiest thread |");

@@ -1,6 +1,5 @@
 package sh.navix.agentbox.bench;
 
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.vertx.core.Vertx;
@@ -609,15 +608,10 @@ final class ClaimBench {
    */
   static Map<Integer, Result> leanCas(KubernetesClient admin, long gatewayPid, int[] levels, int perRow, Map<Integer, double[]> peer,
       Result single, List<String> rows) throws Exception {
-    Map<String, io.vertx.core.buffer.Buffer> objects = new java.util.HashMap<>();
-    var json = admin.getKubernetesSerialization();
-    for (Pod p : admin.pods().inNamespace("peer").list().getItems()) {
-      objects.put(p.getMetadata().getName(), io.vertx.core.buffer.Buffer.buffer(json.asJson(p)));
-    }
+    Map<String, io.vertx.core.buffer.Buffer> objects = LeanClients.podBodies(admin, "peer");
     List<String> names = new ArrayList<>(objects.keySet());
-    java.util.Collections.sort(names);
     String collection = "/api/v1/namespaces/peer/pods";
-    String counter = "\"" + LEAN_COUNTER_KEY + "\":\"";
+    String counter = LeanClients.counterOf(LEAN_COUNTER_KEY);
     Map<Integer, Result> out = new java.util.TreeMap<>();
     try (LeanClients direct = new LeanClients(admin.getMasterUrl().toString())) {
       int from = 0;

@@ -112,4 +112,58 @@ class ApiServerTest extends DevClusterTestBase {
       assertThat(other.pods().inNamespace("default").withName("kc").get()).isNotNull();
     }
   }
+
+  /**
+   * An informer opens its watch again every 5-10 minutes, from the last resourceVersion it saw: as
+   * on a real API server, the watch starts with what changed since (here each as ADDED, as it is
+   * now), not with every object held. Without a version it starts with every object.
+   */
+  @Test
+  void aWatchFromAResourceVersionStartsWithWhatChangedSince() {
+    var maps = client.configMaps().inNamespace("default");
+    String run = "w" + System.nanoTime();
+    java.util.function.Function<String, io.fabric8.kubernetes.api.model.ConfigMap> create = name -> maps.resource(
+        new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata().withName(run + "-" + name).addToLabels("run", run)
+            .endMetadata().addToData("v", "1").build()).create();
+    create.apply("a");
+    String seen = create.apply("b").getMetadata().getResourceVersion();
+    var a = maps.withName(run + "-a").get();
+    a.getData().put("v", "2");
+    maps.resource(a).update();
+    create.apply("c");
+
+    List<String> fromVersion = watchUntilMarker(maps.withLabel("run", run).withResourceVersion(seen), create, "m1");
+    assertThat(fromVersion).as("changed after version %s, then the change made while watching", seen)
+        .containsExactlyInAnyOrder("ADDED " + run + "-a v=2", "ADDED " + run + "-c v=1", "ADDED " + run + "-m1 v=1")
+        .endsWith("ADDED " + run + "-m1 v=1");
+
+    List<String> everything = watchUntilMarker(maps.withLabel("run", run), create, "m2");
+    assertThat(everything).containsExactlyInAnyOrder("ADDED " + run + "-a v=2", "ADDED " + run + "-b v=1", "ADDED " + run + "-c v=1",
+        "ADDED " + run + "-m1 v=1", "ADDED " + run + "-m2 v=1").endsWith("ADDED " + run + "-m2 v=1");
+  }
+
+  /** Watches until the ConfigMap {@code marker}, created once the watch is open, has been seen; returns the events in order. */
+  private static List<String> watchUntilMarker(io.fabric8.kubernetes.client.dsl.Watchable<io.fabric8.kubernetes.api.model.ConfigMap> watchable,
+      java.util.function.Function<String, io.fabric8.kubernetes.api.model.ConfigMap> create, String marker) {
+    List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    var markerSeen = new java.util.concurrent.CompletableFuture<Void>();
+    try (var watch = watchable.watch(new io.fabric8.kubernetes.client.Watcher<>() {
+      @Override
+      public void eventReceived(Action action, io.fabric8.kubernetes.api.model.ConfigMap m) {
+        events.add(action + " " + m.getMetadata().getName() + " v=" + m.getData().get("v"));
+        if (m.getMetadata().getName().endsWith("-" + marker)) {
+          markerSeen.complete(null);
+        }
+      }
+
+      @Override
+      public void onClose(io.fabric8.kubernetes.client.WatcherException cause) {
+        markerSeen.completeExceptionally(cause);
+      }
+    })) {
+      create.apply(marker);
+      markerSeen.orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).join();
+    }
+    return List.copyOf(events);
+  }
 }

@@ -110,6 +110,7 @@ public final class Gateway {
     }
     return config
         .compose(cfg -> {
+          cfg.setWatchReconnectInterval((int) options.watchReconnectDelay.toMillis());
           client = new KubernetesClientBuilder().withConfig(cfg).build();
           LOG.info("Kubernetes API at {}", cfg.getMasterUrl());
           return H2HistoryStore.open(vertx, options.historyFile(), options.historyRetention);

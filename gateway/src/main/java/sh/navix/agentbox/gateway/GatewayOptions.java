@@ -32,6 +32,7 @@ public final class GatewayOptions {
           new Setting("--history-retention", "AGENTBOX_HISTORY_RETENTION", "how long sandbox history records are kept, e.g. 720h; 0 keeps them forever (default 720h)"),
           new Setting("--max-claim-wait", "AGENTBOX_MAX_CLAIM_WAIT", "longest a create waits for an idle pod (caps waitTimeoutSeconds; default 300s)"),
           new Setting("--max-reconcile-writes", "AGENTBOX_MAX_RECONCILE_WRITES", "most reconciler writes in flight at the API server at once; more wait their turn (default 32)"),
+          new Setting("--watch-reconnect-delay", "AGENTBOX_WATCH_RECONNECT_DELAY", "how soon a watch that ended is opened again (every 5-10 min, at its timeout); doubles on failures in a row, to 32x (default 100ms)"),
           new Setting("--proxy-idle-timeout", "AGENTBOX_PROXY_IDLE_TIMEOUT", "built-in proxy: a client connection with no request in progress is closed after this long; 0 never (default 75s)"),
           new Setting("--proxy-pod-keepalive", "AGENTBOX_PROXY_POD_KEEPALIVE", "built-in proxy: longest a pod connection waits idle for reuse; keep it below the pods' own keep-alive timeout (default 4s)"),
           new Setting("--sandbox-domain", "AGENTBOX_SANDBOX_DOMAIN", "domain of sandbox host names <port>-<id>.<domain> (default sandbox.localhost)"),
@@ -56,6 +57,13 @@ public final class GatewayOptions {
   public Duration scaleDownProtection = Duration.ofSeconds(10);
   /** Most reconciler writes in flight at once (see ReconcilerOptions.maxWritesInFlight). */
   public int maxReconcileWrites = 32;
+  /**
+   * How long the informers wait before they open again a watch that ended (fabric8's {@code
+   * watchReconnectInterval}). Each informer ends its own watch every 5 to 10 minutes, as client-go's
+   * do, so that watches spread over the API server's replicas; until the new watch is open the cache
+   * hears of no change. fabric8's default of 1 s was a second without pod events every few minutes.
+   */
+  public Duration watchReconnectDelay = Duration.ofMillis(100);
   public Duration historyRetention = Duration.ofDays(30);
   /** How long a create waits in the queue by default, and at most. */
   public Duration defaultClaimWait = Duration.ofSeconds(30);
@@ -129,6 +137,7 @@ public final class GatewayOptions {
         case "--history-retention" -> historyRetention = sh.navix.agentbox.api.GoDuration.parse(v);
         case "--max-claim-wait" -> maxClaimWait = sh.navix.agentbox.api.GoDuration.parse(v);
         case "--max-reconcile-writes" -> maxReconcileWrites = positive(v);
+        case "--watch-reconnect-delay" -> watchReconnectDelay = reconnectDelay(v);
         case "--proxy-idle-timeout" -> proxyIdleTimeout = sh.navix.agentbox.api.GoDuration.parse(v);
         case "--proxy-pod-keepalive" -> proxyPodKeepAlive = sh.navix.agentbox.api.GoDuration.parse(v);
         case "--sandbox-domain" -> sandboxDomain = v;
@@ -140,6 +149,15 @@ public final class GatewayOptions {
       throw new IllegalArgumentException(
           "bad value '" + v + "' for " + s.flag() + " / " + s.env() + ": " + e.getMessage(), e);
     }
+  }
+
+  /** From 1 ms (0 would have fabric8 retry a failing watch without a pause) to a minute. */
+  private static Duration reconnectDelay(String v) {
+    Duration d = sh.navix.agentbox.api.GoDuration.parse(v);
+    if (d.toMillis() < 1 || d.compareTo(Duration.ofMinutes(1)) > 0) {
+      throw new IllegalArgumentException("must be from 1ms to 1m");
+    }
+    return d;
   }
 
   private static int positive(String v) {

@@ -76,6 +76,13 @@ class DevModeBootTest {
   }
 
   @Test
+  void informersReopenAnEndedWatchAfterATenthOfASecond() {
+    // Each informer ends its own watch every 5-10 minutes; until it is open again the cache hears of
+    // no change. fabric8's own delay before reopening it is a second.
+    assertThat(gateway.client().getConfiguration().getWatchReconnectInterval()).isEqualTo(100);
+  }
+
+  @Test
   void demoPoolHasThreeIdlePodsReachableOnTheirOwnAddress() throws Exception {
     Path kubeconfig = home.resolve("dev/kubeconfig");
     assertThat(kubeconfig).exists();

@@ -70,10 +70,12 @@ class GatewayOptionsTest {
     assertThat(d.maxClaimWait).isEqualTo(Duration.ofMinutes(5));
     assertThat(d.sandboxDomain).isEqualTo("sandbox.localhost");
     assertThat(d.maxReconcileWrites).isEqualTo(32);
+    assertThat(d.watchReconnectDelay).isEqualTo(Duration.ofMillis(100));
     assertThat(d.historyFile()).isEqualTo(d.home.resolve("history/sandboxes"));
 
     GatewayOptions o = GatewayOptions.parse(List.of("--history-retention", "0", "--scale-down-protection=30s", "--identity", "gw-a",
-        "--kubeconfig", "/etc/k/config", "--max-claim-wait", "90s", "--sandbox-domain", "sbx.example.com", "--max-reconcile-writes=8"),
+        "--kubeconfig", "/etc/k/config", "--max-claim-wait", "90s", "--sandbox-domain", "sbx.example.com", "--max-reconcile-writes=8",
+        "--watch-reconnect-delay", "2s"),
         Map.of("POD_NAMESPACE", "agentbox"));
     assertThat(o.leaseNamespace).as("the pod's own namespace by default").isEqualTo("agentbox");
     assertThat(o.historyRetention).isZero();
@@ -83,11 +85,18 @@ class GatewayOptionsTest {
     assertThat(o.maxClaimWait).isEqualTo(Duration.ofSeconds(90));
     assertThat(o.sandboxDomain).isEqualTo("sbx.example.com");
     assertThat(o.maxReconcileWrites).isEqualTo(8);
+    assertThat(o.watchReconnectDelay).isEqualTo(Duration.ofSeconds(2));
     assertThatThrownBy(() -> GatewayOptions.parse(List.of("--history-retention", "a month"), Map.of()))
         .hasMessageContaining("--history-retention");
     assertThatThrownBy(() -> GatewayOptions.parse(List.of("--max-reconcile-writes", "0"), Map.of()))
         .hasMessageContaining("--max-reconcile-writes").hasMessageContaining("at least 1");
     assertThatThrownBy(() -> GatewayOptions.parse(List.of(), Map.of("AGENTBOX_MAX_RECONCILE_WRITES", "many")))
         .hasMessageContaining("AGENTBOX_MAX_RECONCILE_WRITES").hasMessageContaining("not a whole number");
+    for (String bad : List.of("0", "0.5ms", "2m")) {
+      assertThatThrownBy(() -> GatewayOptions.parse(List.of("--watch-reconnect-delay", bad), Map.of()))
+          .hasMessageContaining("--watch-reconnect-delay").hasMessageContaining("from 1ms to 1m");
+    }
+    assertThatThrownBy(() -> GatewayOptions.parse(List.of(), Map.of("AGENTBOX_WATCH_RECONNECT_DELAY", "soon")))
+        .hasMessageContaining("AGENTBOX_WATCH_RECONNECT_DELAY");
   }
 }

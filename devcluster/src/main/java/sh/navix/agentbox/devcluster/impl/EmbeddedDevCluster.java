@@ -64,7 +64,8 @@ public final class EmbeddedDevCluster implements DevCluster {
                   new NonBlockingWatchDispatcher(new DeletePreconditionDispatcher(new MixedDispatcher(responses))), running)), false);
           server.init(InetAddress.getByName(options.getHost()), options.getApiPort());
           String url = "http://" + options.getHost() + ":" + server.getPort();
-          Config config = new ConfigBuilder().withMasterUrl(url).withNamespace("default").withRequestTimeout(30_000).build();
+          Config config = new ConfigBuilder().withMasterUrl(url).withNamespace("default").withRequestTimeout(30_000)
+              .withWatchReconnectInterval(100).build(); // as the gateway's: an ended watch reopens after 100 ms, not fabric8's 1 s
           KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build();
           if (options.isRegisterCrds()) {
             for (CustomResourceDefinition crd : classpathCrds()) {

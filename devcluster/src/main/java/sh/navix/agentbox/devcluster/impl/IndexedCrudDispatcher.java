@@ -1,17 +1,26 @@
 package sh.navix.agentbox.devcluster.impl;
 
+import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesAttributesExtractor;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.mockwebserver.crud.AttributeSet;
 import io.fabric8.mockwebserver.crud.CrudDispatcher;
 import io.fabric8.mockwebserver.http.MockResponse;
 import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import java.net.HttpURLConnection;
 import java.util.AbstractMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReadWriteLock;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
+import tools.jackson.core.ObjectReadContext;
+import tools.jackson.core.json.JsonFactory;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -33,10 +42,19 @@ import tools.jackson.databind.node.ObjectNode;
  * <p>It also decides a written object's new resourceVersion and generation by comparing the
  * stored and the written object rather than by fabric8's JSON Patch between them (see {@link
  * #touchResourceVersion}): the same answers, for less of the server's one thread.
+ *
+ * <p>And a watch from a resourceVersion starts with the objects changed since, not with every
+ * object held (see {@link #handleWatch}).
  */
 final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
+  private static final Pattern WATCH_FROM = Pattern.compile("[?&]resourceVersion=(\\d+)(?:&|$)");
+  private static final JsonFactory JSON = new JsonFactory();
   private final NameIndexedStore store = new NameIndexedStore();
   private final Lock readLock;
+  /** fabric8's watch listener (a class of its package): what it sends when the watch opens, and its match and send. */
+  private final Field onOpen;
+  private final Method watchMatches;
+  private final Method watchSends;
 
   IndexedCrudDispatcher() {
     super(List.of());
@@ -47,8 +65,82 @@ final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
       Field lock = KubernetesCrudDispatcher.class.getDeclaredField("lock");
       lock.setAccessible(true);
       readLock = ((ReadWriteLock) lock.get(this)).readLock();
+      Class<?> listener = Class.forName("io.fabric8.kubernetes.client.server.mock.WatchEventsListener");
+      onOpen = listener.getDeclaredField("onOpenAction");
+      onOpen.setAccessible(true);
+      watchMatches = listener.getDeclaredMethod("attributeMatches", AttributeSet.class);
+      watchMatches.setAccessible(true);
+      watchSends = listener.getDeclaredMethod("sendWebSocketResponse", String.class, Watcher.Action.class);
+      watchSends.setAccessible(true);
     } catch (ReflectiveOperationException | ClassCastException | SecurityException e) {
-      throw new IllegalStateException("fabric8's CRUD dispatcher no longer has the store and lock fields the dev cluster indexes", e);
+      throw new IllegalStateException("fabric8's CRUD dispatcher or watch listener no longer has the fields and methods the dev cluster uses", e);
+    }
+  }
+
+  /**
+   * A watch from a resourceVersion starts with the objects changed after that version (each as
+   * ADDED, as it is now), as a real API server resumes a watch; fabric8's starts every watch with
+   * every object it holds, whatever the version. An informer asks for that when it opens its
+   * watch again, which it does every 5 to 10 minutes: with fabric8's answer, a gateway watching a
+   * pool of 12,600 pods took all 12,600 again, and worked through them (a second and more) before
+   * the changes that came next. A watch without a version, or from 0, starts with every object,
+   * as before. What is not kept (no history is): an object deleted while no watch was open is not
+   * sent as DELETED, with a version or without.
+   */
+  @Override
+  public MockResponse handleWatch(String path) {
+    MockResponse response = super.handleWatch(path);
+    Matcher from = WATCH_FROM.matcher(path);
+    long since = from.find() ? Long.parseLong(from.group(1)) : 0;
+    if (since > 0 && response.getWebSocketListener() != null) {
+      Object listener = response.getWebSocketListener();
+      Consumer<Object> changedSince = l -> {
+        readLock.lock();
+        try {
+          for (Map.Entry<AttributeSet, String> e : store.entrySet()) {
+            if (resourceVersion(e.getValue()) > since && (boolean) watchMatches.invoke(l, e.getKey())) {
+              watchSends.invoke(l, e.getValue(), Watcher.Action.ADDED);
+            }
+          }
+        } catch (ReflectiveOperationException e) {
+          throw new IllegalStateException("could not start a watch from resourceVersion " + since, e);
+        } finally {
+          readLock.unlock();
+        }
+      };
+      try {
+        onOpen.set(listener, changedSince);
+      } catch (IllegalAccessException e) {
+        throw new IllegalStateException("could not start a watch from resourceVersion " + since, e);
+      }
+    }
+    return response;
+  }
+
+  /** {@code metadata.resourceVersion} of a stored object, read without parsing the rest; 0 when it has none. */
+  static long resourceVersion(String json) {
+    try (JsonParser p = JSON.createParser(ObjectReadContext.empty(), json)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return 0;
+      }
+      while (p.nextToken() == JsonToken.PROPERTY_NAME) {
+        String field = p.currentName();
+        JsonToken value = p.nextToken();
+        if (field.equals(METADATA) && value == JsonToken.START_OBJECT) {
+          while (p.nextToken() == JsonToken.PROPERTY_NAME) {
+            String inner = p.currentName();
+            p.nextToken();
+            if (inner.equals(RESOURCE_VERSION)) {
+              String rv = p.getString();
+              return rv == null || rv.isEmpty() || !rv.chars().allMatch(Character::isDigit) ? 0 : Long.parseLong(rv);
+            }
+            p.skipChildren();
+          }
+          return 0;
+        }
+        p.skipChildren();
+      }
+      return 0;
     }
   }
 

@@ -3,6 +3,7 @@ package sh.navix.agentbox.gateway;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.vertx5.Vertx5HttpClientFactory;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
@@ -111,7 +112,10 @@ public final class Gateway {
     return config
         .compose(cfg -> {
           cfg.setWatchReconnectInterval((int) options.watchReconnectDelay.toMillis());
-          client = new KubernetesClientBuilder().withConfig(cfg).build();
+          // On this process's Vert.x: fabric8's factory would otherwise start a second Vert.x of its
+          // own (event loops, workers and a blocked-thread checker: 30-odd more threads), and every
+          // answer from the API server would come in on one of its event loops and hop to ours.
+          client = new KubernetesClientBuilder().withHttpClientFactory(new Vertx5HttpClientFactory(vertx)).withConfig(cfg).build();
           LOG.info("Kubernetes API at {}", cfg.getMasterUrl());
           return H2HistoryStore.open(vertx, options.historyFile(), options.historyRetention);
         })

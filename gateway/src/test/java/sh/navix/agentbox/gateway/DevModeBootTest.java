@@ -73,6 +73,11 @@ class DevModeBootTest {
     HttpResponse<String> metrics = get(api("/metrics"));
     assertThat(metrics.statusCode()).isEqualTo(200);
     assertThat(metrics.body()).contains("jvm_memory_used_bytes").contains("vertx_http_server_requests_total");
+    // The Kubernetes client runs on the gateway's Vert.x: its watches (pods, pools, templates) are
+    // in the HTTP client metrics.
+    double watches = metrics.body().lines().filter(l -> l.startsWith("vertx_http_client_active_ws_connections "))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf(' ') + 1))).findFirst().orElse(-1);
+    assertThat(watches).as("open watches in vertx_http_client_active_ws_connections").isGreaterThanOrEqualTo(3);
   }
 
   @Test

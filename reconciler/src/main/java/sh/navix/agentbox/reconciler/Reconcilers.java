@@ -154,11 +154,9 @@ public final class Reconcilers {
   public Future<Void> stop() {
     stopped = true;
     return Future.<Void>future(p -> context.runOnContext(v -> stopLeading().onComplete(p)))
-        .eventually(() -> {
-          if (election != null) {
-            election.cancel(true); // releaseOnCancel: the Lease is handed back for a fast failover
-          }
-          return releaseDeployment == null ? Future.succeededFuture() : vertx.undeploy(releaseDeployment);
-        });
+        // releaseOnCancel: cancelling hands the Lease back (a fast failover), with a blocking write
+        // on the canceller's thread: a worker's, never an event loop's (whose I/O it may wait for).
+        .eventually(() -> election == null ? Future.succeededFuture() : vertx.executeBlocking(() -> election.cancel(true), false))
+        .eventually(() -> releaseDeployment == null ? Future.succeededFuture() : vertx.undeploy(releaseDeployment));
   }
 }

@@ -113,8 +113,10 @@ public final class Gateway {
         .compose(cfg -> {
           cfg.setWatchReconnectInterval((int) options.watchReconnectDelay.toMillis());
           // On this process's Vert.x: fabric8's factory would otherwise start a second Vert.x of its
-          // own (event loops, workers and a blocked-thread checker: 30-odd more threads), and every
-          // answer from the API server would come in on one of its event loops and hop to ours.
+          // own, whose event loops take every answer from the API server and hand it to ours; on
+          // ours, the API calls and watches also show in Vert.x's HTTP client metrics. Nothing may
+          // wait for the client on an event loop (it would wait for its own I/O): blocking calls
+          // go through executeBlocking, as they always had to.
           client = new KubernetesClientBuilder().withHttpClientFactory(new Vertx5HttpClientFactory(vertx)).withConfig(cfg).build();
           LOG.info("Kubernetes API at {}", cfg.getMasterUrl());
           return H2HistoryStore.open(vertx, options.historyFile(), options.historyRetention);

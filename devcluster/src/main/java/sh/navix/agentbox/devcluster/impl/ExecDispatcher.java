@@ -33,6 +33,12 @@ import org.slf4j.LoggerFactory;
  * and answers in the remote-command channel protocol: stdout on channel 1, then the outcome on
  * channel 3 (a {@code Status} under {@code v4.channel.k8s.io}, plain error text only on failure
  * under the older versions), then a close. Everything else goes to the mock unchanged.
+ *
+ * <p>A command takes at least {@value #PROCESS_START_MS} ms, as starting a process in a container
+ * does on a real node (tens of milliseconds). Answering within the same instant as the upgrade is
+ * more than fabric8's Vert.x 5 client (8.0.0) copes with: when the outcome and the close arrive
+ * with the upgrade, it can take the stream as closed before it opens it, and the exec never
+ * reports open (one failure in some hundreds under load, in a loop of {@code exit 3}).
  */
 final class ExecDispatcher extends DelegatingDispatcher {
   private static final Logger LOG = LoggerFactory.getLogger(ExecDispatcher.class);
@@ -42,6 +48,8 @@ final class ExecDispatcher extends DelegatingDispatcher {
   private static final List<String> ACCEPTED = List.of("v1.channel.k8s.io", "v2.channel.k8s.io", "v3.channel.k8s.io", V4);
   private static final byte STDOUT = 1;
   private static final byte ERROR = 3;
+  /** The least time a command runs: a process start on the simulated node. */
+  static final long PROCESS_START_MS = 10;
 
   private final RunningContainers running;
 
@@ -119,11 +127,8 @@ final class ExecDispatcher extends DelegatingDispatcher {
     @Override
     public void onOpen(WebSocket webSocket, Response response) {
       DevRuntime.ExecResult result = runtime.exec(container, command);
-      if (result.sleepSeconds() > 0) {
-        CompletableFuture.delayedExecutor(result.sleepSeconds(), TimeUnit.SECONDS).execute(() -> finish(webSocket, result));
-      } else {
-        finish(webSocket, result);
-      }
+      long runs = Math.max(PROCESS_START_MS, TimeUnit.SECONDS.toMillis(result.sleepSeconds()));
+      CompletableFuture.delayedExecutor(runs, TimeUnit.MILLISECONDS).execute(() -> finish(webSocket, result));
     }
 
     private void finish(WebSocket webSocket, DevRuntime.ExecResult result) {

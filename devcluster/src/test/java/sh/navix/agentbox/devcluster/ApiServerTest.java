@@ -115,31 +115,41 @@ class ApiServerTest extends DevClusterTestBase {
 
   /**
    * An informer opens its watch again every 5-10 minutes, from the last resourceVersion it saw: as
-   * on a real API server, the watch starts with what changed since (here each as ADDED, as it is
-   * now), not with every object held. Without a version it starts with every object.
+   * on a real API server, the watch starts with what happened since (deletions, then the objects
+   * changed, each as ADDED, as it is now), not with every object held. Without a version it starts
+   * with every object.
    */
   @Test
-  void aWatchFromAResourceVersionStartsWithWhatChangedSince() {
+  void aWatchFromAResourceVersionStartsWithWhatHappenedSince() {
     var maps = client.configMaps().inNamespace("default");
     String run = "w" + System.nanoTime();
     java.util.function.Function<String, io.fabric8.kubernetes.api.model.ConfigMap> create = name -> maps.resource(
         new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata().withName(run + "-" + name).addToLabels("run", run)
             .endMetadata().addToData("v", "1").build()).create();
     create.apply("a");
-    String seen = create.apply("b").getMetadata().getResourceVersion();
+    create.apply("b");
+    create.apply("d");
+    String seen = create.apply("e").getMetadata().getResourceVersion();
     var a = maps.withName(run + "-a").get();
     a.getData().put("v", "2");
     maps.resource(a).update();
+    maps.withName(run + "-d").delete(); // gone after the version: sent as DELETED
+    maps.withName(run + "-e").delete(); // gone and made again: DELETED, then ADDED as it is now
+    var again = create.apply("e");
+    again.getData().put("v", "3");
+    maps.resource(again).update();
     create.apply("c");
 
     List<String> fromVersion = watchUntilMarker(maps.withLabel("run", run).withResourceVersion(seen), create, "m1");
-    assertThat(fromVersion).as("changed after version %s, then the change made while watching", seen)
-        .containsExactlyInAnyOrder("ADDED " + run + "-a v=2", "ADDED " + run + "-c v=1", "ADDED " + run + "-m1 v=1")
+    assertThat(fromVersion).as("what happened after version %s, then the change made while watching", seen)
+        .startsWith("DELETED " + run + "-d v=1", "DELETED " + run + "-e v=1")
+        .containsExactlyInAnyOrder("DELETED " + run + "-d v=1", "DELETED " + run + "-e v=1", "ADDED " + run + "-a v=2",
+            "ADDED " + run + "-e v=3", "ADDED " + run + "-c v=1", "ADDED " + run + "-m1 v=1")
         .endsWith("ADDED " + run + "-m1 v=1");
 
     List<String> everything = watchUntilMarker(maps.withLabel("run", run), create, "m2");
     assertThat(everything).containsExactlyInAnyOrder("ADDED " + run + "-a v=2", "ADDED " + run + "-b v=1", "ADDED " + run + "-c v=1",
-        "ADDED " + run + "-m1 v=1", "ADDED " + run + "-m2 v=1").endsWith("ADDED " + run + "-m2 v=1");
+        "ADDED " + run + "-e v=3", "ADDED " + run + "-m1 v=1", "ADDED " + run + "-m2 v=1").endsWith("ADDED " + run + "-m2 v=1");
   }
 
   /** Watches until the ConfigMap {@code marker}, created once the watch is open, has been seen; returns the events in order. */

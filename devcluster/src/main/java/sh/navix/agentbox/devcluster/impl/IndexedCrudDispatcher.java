@@ -1,5 +1,6 @@
 package sh.navix.agentbox.devcluster.impl;
 
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesAttributesExtractor;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
@@ -10,8 +11,10 @@ import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.net.HttpURLConnection;
 import java.util.AbstractMap;
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.function.Consumer;
@@ -43,8 +46,8 @@ import tools.jackson.databind.node.ObjectNode;
  * stored and the written object rather than by fabric8's JSON Patch between them (see {@link
  * #touchResourceVersion}): the same answers, for less of the server's one thread.
  *
- * <p>And a watch from a resourceVersion starts with the objects changed since, not with every
- * object held (see {@link #handleWatch}).
+ * <p>And a watch from a resourceVersion starts with what happened since, not with every object
+ * held (see {@link #handleWatch}).
  */
 final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
   private static final Pattern WATCH_FROM = Pattern.compile("[?&]resourceVersion=(\\d+)(?:&|$)");
@@ -55,6 +58,14 @@ final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
   private final Field onOpen;
   private final Method watchMatches;
   private final Method watchSends;
+  /** fabric8's resourceVersion counter: a deletion takes a version of its own from it. */
+  private final AtomicLong versions;
+  /** The last {@value #KEPT_DELETIONS} deletions, oldest first, for watches that resume (guarded by itself). */
+  private final ArrayDeque<Deletion> deletions = new ArrayDeque<>();
+  static final int KEPT_DELETIONS = 10_000;
+
+  /** An object deleted at version {@code version}, as it was. */
+  private record Deletion(AttributeSet key, String json, long version) {}
 
   IndexedCrudDispatcher() {
     super(List.of());
@@ -72,20 +83,26 @@ final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
       watchMatches.setAccessible(true);
       watchSends = listener.getDeclaredMethod("sendWebSocketResponse", String.class, Watcher.Action.class);
       watchSends.setAccessible(true);
+      Field counter = KubernetesCrudDispatcher.class.getDeclaredField("resourceVersion");
+      counter.setAccessible(true);
+      versions = (AtomicLong) counter.get(this);
     } catch (ReflectiveOperationException | ClassCastException | SecurityException e) {
       throw new IllegalStateException("fabric8's CRUD dispatcher or watch listener no longer has the fields and methods the dev cluster uses", e);
     }
   }
 
   /**
-   * A watch from a resourceVersion starts with the objects changed after that version (each as
-   * ADDED, as it is now), as a real API server resumes a watch; fabric8's starts every watch with
-   * every object it holds, whatever the version. An informer asks for that when it opens its
-   * watch again, which it does every 5 to 10 minutes: with fabric8's answer, a gateway watching a
-   * pool of 12,600 pods took all 12,600 again, and worked through them (a second and more) before
-   * the changes that came next. A watch without a version, or from 0, starts with every object,
-   * as before. What is not kept (no history is): an object deleted while no watch was open is not
-   * sent as DELETED, with a version or without.
+   * A watch from a resourceVersion starts with what happened after that version, as a real API
+   * server resumes a watch: the objects deleted since (DELETED, in the order they went), then the
+   * objects changed since (each as ADDED, as it is now). fabric8's starts every watch with every
+   * object it holds, whatever the version. An informer asks for this when it opens its watch
+   * again, which it does every 5 to 10 minutes: with fabric8's answer, a gateway watching a pool of
+   * 12,600 pods took all 12,600 again, and worked through them (a second and more) before the
+   * changes that came next, and never heard of a pod deleted while its watch was closed. A watch
+   * without a version, or from 0, starts with every object, as before. Not done: only the last
+   * {@value #KEPT_DELETIONS} deletions are kept (an informer reopens its watch within a tenth of a
+   * second; a real API server answers a watch from further back 410 Gone), and an object that
+   * only stopped matching a watch's label selector while it was closed is not sent as DELETED.
    */
   @Override
   public MockResponse handleWatch(String path) {
@@ -94,9 +111,18 @@ final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
     long since = from.find() ? Long.parseLong(from.group(1)) : 0;
     if (since > 0 && response.getWebSocketListener() != null) {
       Object listener = response.getWebSocketListener();
-      Consumer<Object> changedSince = l -> {
+      Consumer<Object> whatHappenedSince = l -> {
         readLock.lock();
         try {
+          List<Deletion> gone;
+          synchronized (deletions) {
+            gone = deletions.stream().filter(d -> d.version() > since).toList();
+          }
+          for (Deletion d : gone) {
+            if ((boolean) watchMatches.invoke(l, d.key())) {
+              watchSends.invoke(l, d.json(), Watcher.Action.DELETED);
+            }
+          }
           for (Map.Entry<AttributeSet, String> e : store.entrySet()) {
             if (resourceVersion(e.getValue()) > since && (boolean) watchMatches.invoke(l, e.getKey())) {
               watchSends.invoke(l, e.getValue(), Watcher.Action.ADDED);
@@ -109,12 +135,32 @@ final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
         }
       };
       try {
-        onOpen.set(listener, changedSince);
+        onOpen.set(listener, whatHappenedSince);
       } catch (IllegalAccessException e) {
         throw new IllegalStateException("could not start a watch from resourceVersion " + since, e);
       }
     }
     return response;
+  }
+
+  /**
+   * fabric8 stores, changes and removes objects here (under its write lock); a removal is kept as a
+   * {@link Deletion} with a version of its own, after every version handed out before it, for
+   * watches that resume from a version.
+   */
+  @Override
+  public void processEvent(String path, AttributeSet pathAttributes, AttributeSet oldAttributes, GenericKubernetesResource resource,
+      String newState) {
+    String removed = newState == null && oldAttributes != null ? store.get(oldAttributes) : null;
+    super.processEvent(path, pathAttributes, oldAttributes, resource, newState);
+    if (removed != null && !store.containsKey(oldAttributes)) {
+      synchronized (deletions) {
+        if (deletions.size() == KEPT_DELETIONS) {
+          deletions.removeFirst();
+        }
+        deletions.addLast(new Deletion(oldAttributes, removed, versions.incrementAndGet()));
+      }
+    }
   }
 
   /** {@code metadata.resourceVersion} of a stored object, read without parsing the rest; 0 when it has none. */

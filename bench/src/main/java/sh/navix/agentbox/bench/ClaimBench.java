@@ -154,10 +154,7 @@ final class ClaimBench {
           single.pct(50), single.pct(99), 1000 / mean(single));
       printFailuresAndMachine();
     } finally {
-      lean.close();
-      gateway.close();
-      cluster.stop().await(60, TimeUnit.SECONDS);
-      vertx.close().await(30, TimeUnit.SECONDS);
+      tearDown(lean, gateway, cluster, vertx);
     }
   }
 
@@ -206,10 +203,7 @@ final class ClaimBench {
       printRows(rows);
       printFailuresAndMachine();
     } finally {
-      lean.close();
-      gateway.close();
-      cluster.stop().await(60, TimeUnit.SECONDS);
-      vertx.close().await(30, TimeUnit.SECONDS);
+      tearDown(lean, gateway, cluster, vertx);
     }
   }
 
@@ -227,6 +221,14 @@ final class ClaimBench {
           && p.getStatus().getUnavailableIdleReplicas() == 0;
     });
     ReconcileBench.log("pool warm: %d idle pods", poolSize);
+  }
+
+  /** Ends a run, either form: the clients, the gateway, the dev cluster, then Vert.x. */
+  static void tearDown(LeanClients lean, GatewayProcess gateway, DevCluster cluster, Vertx vertx) throws Exception {
+    lean.close();
+    gateway.close();
+    cluster.stop().await(60, TimeUnit.SECONDS);
+    vertx.close().await(30, TimeUnit.SECONDS);
   }
 
   static void printFailuresAndMachine() {

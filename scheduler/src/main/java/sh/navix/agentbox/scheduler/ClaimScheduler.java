@@ -52,8 +52,9 @@ import sh.navix.agentbox.api.model.SandboxStatus;
  * The claim scheduler (one per replica, reached over {@link Bus#CLAIM}). Each pool has a FIFO
  * queue; requests are handed idle pods in arrival order, each claimed with one compare-and-swap
  * update of the pod as the cache last saw it. A 409 means another claimer (this replica or
- * another) won that pod: the request goes back to the head of the queue and gets another pod;
- * unless the pod turns out to hold this very sandbox (the client resent a write whose first
+ * another) won that pod, and a 404 that it was deleted since the cache saw it: either way the
+ * request goes back to the head of the queue and gets another pod; unless, after a 409, the pod
+ * turns out to hold this very sandbox (the client resent a write whose first
  * attempt went through), which is then the claim.
  * When no idle pod is left, requests wait, woken by pod events, until their wait budget runs
  * out (409 with the pool's counts and a retry hint).
@@ -84,6 +85,7 @@ public final class ClaimScheduler extends VerticleBase {
   private BusConsumer<Bus.PodChanged> podEvents;
   private final List<Long> timers = new ArrayList<>();
   private Counter conflicts;
+  private Counter podsGone;
 
   public ClaimScheduler(KubernetesClient client, ClusterCache cache, MeterRegistry registry, SchedulerOptions options) {
     this.client = client;
@@ -133,6 +135,8 @@ public final class ClaimScheduler extends VerticleBase {
   public Future<?> start() {
     conflicts = Counter.builder("agentbox_claim_conflicts_total")
         .description("Claims that lost a compare-and-swap race and took another pod").register(registry);
+    podsGone = Counter.builder("agentbox_claim_pod_gone_total")
+        .description("Claims whose pod had been deleted since the cache saw it idle; each took another pod").register(registry);
     consumers.add(vertx.eventBus().<Bus.ClaimRequest>consumer(Bus.CLAIM, this::onClaim));
     consumers.add(vertx.eventBus().<Bus.ClaimCancel>consumer(Bus.CLAIM_CANCEL, m -> cancel(m.body().sandboxId())));
     consumers.add(vertx.eventBus().<Bus.ClaimAnswered>consumer(Bus.CLAIM_ANSWERED, m -> answered(m.body().sandboxId())));
@@ -325,8 +329,15 @@ public final class ClaimScheduler extends VerticleBase {
               staleAt.put(key, before); // the cache has not seen this claim yet
             }
             succeed(w, ar.result());
-          } else if (KubeErrors.conflict(ar.cause())) {
-            conflicts.increment();
+          } else if (KubeErrors.conflict(ar.cause()) || KubeErrors.gone(ar.cause())) {
+            // Lost the race: to another claimer (409), or to whoever deleted the pod since the
+            // cache last saw it (404; the cache drops it when the deletion's event arrives).
+            if (KubeErrors.gone(ar.cause())) {
+              podsGone.increment();
+              LOG.debug("pod {} was deleted before sandbox {} could claim it; taking another", key, w.request.sandboxId());
+            } else {
+              conflicts.increment();
+            }
             staleAt.put(key, pod.getMetadata().getResourceVersion());
             if (w.done) {
               // (cannot happen: a waiter in flight does not expire) keep the invariant anyway

@@ -157,13 +157,8 @@ class ConcurrentClaimsTest {
    */
   @Test
   void aReplicaWhoseCacheLagsDoesNotRaceItsOwnClaims() throws Exception {
-    KubernetesClient admin = cluster.client();
-    createPool(admin, "lag", 8);
     Replica b = replicas.get(1);
-    List<Pod> frozen = await("8 claimable pods in the replica's cache", Duration.ofSeconds(30), () -> {
-      List<Pod> idle = b.cache.pods("default", "lag", SandboxPhase.IDLE).stream().filter(Pods::claimable).toList();
-      return idle.size() == 8 ? idle : null;
-    });
+    List<Pod> frozen = newPool(b, "lag", 8);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     ClusterCache view = overriding(b.cache, (method, args) -> {
       if (idleOf(method, args, "lag")) {
@@ -261,6 +256,15 @@ class ConcurrentClaimsTest {
     sh.navix.agentbox.devcluster.Pools.create(admin, name, replicas);
   }
 
+  /** A new pool of {@code size} pods, once all of them are claimable in {@code r}'s cache: those pods. */
+  static List<Pod> newPool(Replica r, String name, int size) {
+    createPool(cluster.client(), name, size);
+    return await(size + " claimable pods in the replica's cache", Duration.ofSeconds(30), () -> {
+      List<Pod> idle = r.cache.pods("default", name, SandboxPhase.IDLE).stream().filter(Pods::claimable).toList();
+      return idle.size() == size ? idle : null;
+    });
+  }
+
   /**
    * The client library resends a write whose answer was lost (connection reset, 5xx); when the
    * first attempt went through, the resend meets a 409. That claim must stand, on that pod, not
@@ -269,12 +273,8 @@ class ConcurrentClaimsTest {
   @Test
   void aClaimWhoseFirstAttemptWentThroughIsNotMadeTwice() throws Exception {
     KubernetesClient admin = cluster.client();
-    createPool(admin, "resend", 2);
     Replica b = replicas.get(1);
-    Pod target = await("2 claimable pods in the replica's cache", Duration.ofSeconds(30), () -> {
-      List<Pod> idle = b.cache.pods("default", "resend", SandboxPhase.IDLE).stream().filter(Pods::claimable).toList();
-      return idle.size() == 2 ? idle.get(0) : null;
-    });
+    Pod target = newPool(b, "resend", 2).get(0);
     // The first attempt went through; its answer never came back.
     admin.pods().inNamespace("default").resource(sh.navix.agentbox.api.lifecycle.PodTransitions.claim(target,
         new sh.navix.agentbox.api.lifecycle.PodTransitions.ClaimSpec("resent1", Map.of(), null, null, null, Duration.ofMinutes(2), null, null,
@@ -301,6 +301,49 @@ class ConcurrentClaimsTest {
           .as("pods holding the sandbox").hasSize(1);
     } finally {
       resending.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * A pod the cache still shows idle has been deleted since (scaled down, evicted, its finalizer
+   * taken off by hand): the claim's write answers 404. The request takes another pod, as after a
+   * lost race, instead of failing as if the API server could not be reached.
+   */
+  @Test
+  void aClaimOnAPodDeletedSinceTheCacheSawItTakesAnotherPod() throws Exception {
+    KubernetesClient admin = cluster.client();
+    Replica b = replicas.get(1);
+    List<Pod> frozen = newPool(b, "vanish", 2);
+    Pod gone = frozen.get(0);
+    var podOps = admin.pods().inNamespace("default").withName(Pods.name(gone));
+    podOps.edit(p -> {
+      p.getMetadata().setFinalizers(List.of());
+      return p;
+    });
+    podOps.withGracePeriod(0).delete();
+    await("the pod gone from the API server", Duration.ofSeconds(10), () -> podOps.get() == null ? true : null);
+    // The scheduler's cache has not heard of the deletion: both pods still idle, the gone one first.
+    ClusterCache view = overriding(b.cache, (method, args) -> {
+      if (idleOf(method, args, "vanish")) {
+        return frozen;
+      }
+      if (method.equals("pod") && args != null && args.length == 2 && Pods.name(gone).equals(args[1])) {
+        return java.util.Optional.of(gone);
+      }
+      return PASS;
+    });
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    Vertx lagging = schedulerOn(view, b.client, registry);
+    try {
+      Bus.ClaimReply r = claim(lagging, "vanish1", "vanish");
+      assertThat(r.error()).as("the claim's answer").isNull();
+      assertThat(r.sandbox().podName()).isEqualTo(Pods.name(frozen.get(1)));
+      assertThat(admin.pods().inNamespace("default").withLabel(Labels.SANDBOX_ID, "vanish1").list().getItems())
+          .extracting(Pods::name).containsExactly(Pods.name(frozen.get(1)));
+      assertThat(registry.counter("agentbox_claim_pod_gone_total").count()).as("claims that found their pod deleted").isEqualTo(1);
+      assertThat(registry.find("agentbox_claim_unconfirmed_total").counters()).as("claims with an unknown outcome").isEmpty();
+    } finally {
+      lagging.close().await(10, TimeUnit.SECONDS);
     }
   }
 

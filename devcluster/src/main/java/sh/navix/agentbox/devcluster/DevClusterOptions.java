@@ -9,6 +9,7 @@ public final class DevClusterOptions {
   private Duration pullDelay = Duration.ofMillis(300);
   private String nodeName = "dev-node-1";
   private boolean registerCrds = true;
+  private int watchHistory = 10_000;
 
   public String getHost() {
     return host;
@@ -56,6 +57,24 @@ public final class DevClusterOptions {
   /** Whether to register every CRD found at {@code META-INF/fabric8/*-v1.yml} on the classpath. */
   public DevClusterOptions setRegisterCrds(boolean registerCrds) {
     this.registerCrds = registerCrds;
+    return this;
+  }
+
+  public int getWatchHistory() {
+    return watchHistory;
+  }
+
+  /**
+   * How many deletions the API server remembers for watches that resume from a resourceVersion
+   * (default 10,000; at least 1). A watch from before the oldest it remembers is answered 410
+   * Gone ("too old resource version"), as a real API server answers one from before its watch
+   * cache, and an informer then lists again.
+   */
+  public DevClusterOptions setWatchHistory(int deletions) {
+    if (deletions < 1) {
+      throw new IllegalArgumentException("watch history must keep at least 1 deletion, not " + deletions);
+    }
+    this.watchHistory = deletions;
     return this;
   }
 }

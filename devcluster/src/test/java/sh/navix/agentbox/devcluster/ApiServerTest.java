@@ -152,6 +152,61 @@ class ApiServerTest extends DevClusterTestBase {
         "ADDED " + run + "-e v=3", "ADDED " + run + "-m1 v=1", "ADDED " + run + "-m2 v=1").endsWith("ADDED " + run + "-m2 v=1");
   }
 
+  /**
+   * A watch from before the oldest deletion the API server remembers cannot be told of every
+   * deletion since: it is answered 410 Gone ("too old resource version", reason Expired), as a real
+   * API server answers one from before its watch cache, and sent nothing else. One from within
+   * what is remembered is resumed.
+   */
+  @Test
+  void aWatchFromBeforeTheRememberedDeletionsIsGone() throws Exception {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new DevClusterOptions().setWatchHistory(0))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 1");
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    DevCluster small = DevCluster.start(vertx, new DevClusterOptions().setWatchHistory(2)).await(60, java.util.concurrent.TimeUnit.SECONDS);
+    try {
+      var maps = small.client().configMaps().inNamespace("default");
+      java.util.function.Function<String, io.fabric8.kubernetes.api.model.ConfigMap> create = name -> maps.resource(
+          new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata().withName("g-" + name).addToLabels("run", "gone").endMetadata()
+              .addToData("v", "1").build()).create();
+      String before = create.apply("a").getMetadata().getResourceVersion();
+      create.apply("b");
+      create.apply("c");
+      maps.withName("g-a").delete();
+      String within = maps.withName("g-b").edit(m -> { // a version after a's deletion, the one forgotten below
+        m.getData().put("v", "2");
+        return m;
+      }).getMetadata().getResourceVersion();
+      maps.withName("g-b").delete();
+      maps.withName("g-c").delete(); // three deletions, two remembered: a's is forgotten
+
+      var closed = new java.util.concurrent.CompletableFuture<io.fabric8.kubernetes.client.WatcherException>();
+      List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+      try (var watch = maps.withLabel("run", "gone").withResourceVersion(before).watch(new io.fabric8.kubernetes.client.Watcher<>() {
+        @Override
+        public void eventReceived(Action action, io.fabric8.kubernetes.api.model.ConfigMap m) {
+          events.add(action + " " + m.getMetadata().getName());
+        }
+
+        @Override
+        public void onClose(io.fabric8.kubernetes.client.WatcherException cause) {
+          closed.complete(cause);
+        }
+      })) {
+        var cause = closed.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(cause.isHttpGone()).as("410 Gone: %s", cause.getMessage()).isTrue();
+        assertThat(cause.getMessage()).contains("too old resource version: " + before);
+      }
+      assertThat(events).as("events before the 410").isEmpty();
+
+      assertThat(watchUntilMarker(maps.withLabel("run", "gone").withResourceVersion(within), create, "m"))
+          .containsExactly("DELETED g-b v=2", "DELETED g-c v=1", "ADDED g-m v=1");
+    } finally {
+      small.stop().await(30, java.util.concurrent.TimeUnit.SECONDS);
+      vertx.close().await(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
   /** Watches until the ConfigMap {@code marker}, created once the watch is open, has been seen; returns the events in order. */
   private static List<String> watchUntilMarker(io.fabric8.kubernetes.client.dsl.Watchable<io.fabric8.kubernetes.api.model.ConfigMap> watchable,
       java.util.function.Function<String, io.fabric8.kubernetes.api.model.ConfigMap> create, String marker) {

@@ -61,7 +61,7 @@ public final class EmbeddedDevCluster implements DevCluster {
           MockWebServer web = new MockWebServer();
           KubernetesMockServer server =
               new KubernetesMockServer(new Context(), web, responses, new UnrecordedDispatcher(web, new ExecDispatcher(
-                  new NonBlockingWatchDispatcher(new DeletePreconditionDispatcher(new MixedDispatcher(responses))), running)), false);
+                  new NonBlockingWatchDispatcher(new DeletePreconditionDispatcher(new MixedDispatcher(responses, options.getWatchHistory()))), running)), false);
           server.init(InetAddress.getByName(options.getHost()), options.getApiPort());
           String url = "http://" + options.getHost() + ":" + server.getPort();
           Config config = new ConfigBuilder().withMasterUrl(url).withNamespace("default").withRequestTimeout(30_000)

@@ -60,15 +60,18 @@ final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
   private final Method watchSends;
   /** fabric8's resourceVersion counter: a deletion takes a version of its own from it. */
   private final AtomicLong versions;
-  /** The last {@value #KEPT_DELETIONS} deletions, oldest first, for watches that resume (guarded by itself). */
+  /** The last {@link #keptDeletions} deletions, oldest first, for watches that resume (guarded by itself). */
   private final ArrayDeque<Deletion> deletions = new ArrayDeque<>();
-  static final int KEPT_DELETIONS = 10_000;
+  private final int keptDeletions;
+  /** The version of the newest deletion no longer kept (guarded by {@link #deletions}): a watch from before it is too old. */
+  private long forgottenUpTo;
 
   /** An object deleted at version {@code version}, as it was. */
   private record Deletion(AttributeSet key, String json, long version) {}
 
-  IndexedCrudDispatcher() {
+  IndexedCrudDispatcher(int keptDeletions) {
     super(List.of());
+    this.keptDeletions = keptDeletions;
     try {
       Field map = CrudDispatcher.class.getDeclaredField("map");
       map.setAccessible(true);
@@ -99,10 +102,12 @@ final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
    * again, which it does every 5 to 10 minutes: with fabric8's answer, a gateway watching a pool of
    * 12,600 pods took all 12,600 again, and worked through them (a second and more) before the
    * changes that came next, and never heard of a pod deleted while its watch was closed. A watch
-   * without a version, or from 0, starts with every object, as before. Not done: only the last
-   * {@value #KEPT_DELETIONS} deletions are kept (an informer reopens its watch within a tenth of a
-   * second; a real API server answers a watch from further back 410 Gone), and an object that
-   * only stopped matching a watch's label selector while it was closed is not sent as DELETED.
+   * without a version, or from 0, starts with every object, as before. Only the last deletions are
+   * kept (10,000 unless the options say otherwise): a watch from before the oldest of them could
+   * not be told of every deletion since, and gets what a real API server sends for a watch from
+   * before its watch cache, an ERROR event with a 410 Expired Status ("too old resource
+   * version"), and nothing else; an informer then lists again. Not done: an object that only
+   * stopped matching a watch's label selector while it was closed is not sent as DELETED.
    */
   @Override
   public MockResponse handleWatch(String path) {
@@ -115,8 +120,14 @@ final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
         readLock.lock();
         try {
           List<Deletion> gone;
+          long oldest;
           synchronized (deletions) {
             gone = deletions.stream().filter(d -> d.version() > since).toList();
+            oldest = forgottenUpTo;
+          }
+          if (since < oldest) {
+            watchSends.invoke(l, tooOld(since, oldest), Watcher.Action.ERROR);
+            return;
           }
           for (Deletion d : gone) {
             if ((boolean) watchMatches.invoke(l, d.key())) {
@@ -155,12 +166,18 @@ final class IndexedCrudDispatcher extends KubernetesCrudDispatcher {
     super.processEvent(path, pathAttributes, oldAttributes, resource, newState);
     if (removed != null && !store.containsKey(oldAttributes)) {
       synchronized (deletions) {
-        if (deletions.size() == KEPT_DELETIONS) {
-          deletions.removeFirst();
+        if (deletions.size() == keptDeletions) {
+          forgottenUpTo = deletions.removeFirst().version();
         }
         deletions.addLast(new Deletion(oldAttributes, removed, versions.incrementAndGet()));
       }
     }
+  }
+
+  /** The Status a real API server sends (as an ERROR watch event) for a watch from a version it no longer has the history of. */
+  static String tooOld(long since, long oldest) {
+    return "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"too old resource version: "
+        + since + " (" + oldest + ")\",\"reason\":\"Expired\",\"code\":410}";
   }
 
   /** {@code metadata.resourceVersion} of a stored object, read without parsing the rest; 0 when it has none. */

@@ -20,10 +20,11 @@ import java.util.Queue;
 final class MixedDispatcher extends Dispatcher {
   private final Map<ServerRequest, Queue<ServerResponse>> responses;
   private final MockDispatcher expectations;
-  private final IndexedCrudDispatcher objects = new IndexedCrudDispatcher();
+  private final IndexedCrudDispatcher objects;
 
-  MixedDispatcher(Map<ServerRequest, Queue<ServerResponse>> responses) {
+  MixedDispatcher(Map<ServerRequest, Queue<ServerResponse>> responses, int watchHistory) {
     this.responses = responses;
+    this.objects = new IndexedCrudDispatcher(watchHistory);
     this.expectations = new MockDispatcher(responses);
   }
 

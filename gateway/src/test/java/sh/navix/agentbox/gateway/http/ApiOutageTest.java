@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.NetServer;
-import io.vertx.core.net.NetSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,8 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sh.navix.agentbox.api.crd.Labels;
 import sh.navix.agentbox.api.lifecycle.Pods;
+import sh.navix.agentbox.devcluster.ApiHop;
 import sh.navix.agentbox.devcluster.Await;
 import sh.navix.agentbox.devcluster.DevCluster;
 import sh.navix.agentbox.devcluster.DevClusterOptions;
@@ -40,18 +37,15 @@ class ApiOutageTest {
   static Vertx vertx;
   static DevCluster cluster;
   static Gateway gateway;
-  static NetServer proxy;
-  static int proxyPort;
-  static final Set<NetSocket> open = ConcurrentHashMap.newKeySet();
+  static ApiHop proxy;
   static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   @BeforeAll
   static void start() throws Exception {
     vertx = Vertx.vertx();
     cluster = DevCluster.start(vertx, new DevClusterOptions().setPullDelay(Duration.ofMillis(100))).await(30, TimeUnit.SECONDS);
-    proxyUp(0);
-    String kubeconfig = Files.readString(cluster.writeKubeconfig(home.resolve("direct")))
-        .replace(cluster.masterUrl(), "http://127.0.0.1:" + proxyPort);
+    proxy = ApiHop.start(vertx, cluster).await(10, TimeUnit.SECONDS);
+    String kubeconfig = Files.readString(cluster.writeKubeconfig(home.resolve("direct"))).replace(cluster.masterUrl(), proxy.masterUrl());
     Path viaProxy = Files.writeString(home.resolve("kubeconfig"), kubeconfig);
 
     sh.navix.agentbox.devcluster.Pools.create(cluster.client(), "outage", 3);
@@ -70,33 +64,14 @@ class ApiOutageTest {
     vertx.close().await(10, TimeUnit.SECONDS);
   }
 
-  /** Listens on {@code port} (0: any) and pipes every connection to the dev cluster's API server. */
-  static void proxyUp(int port) throws Exception {
-    URI api = URI.create(cluster.masterUrl());
-    var client = vertx.createNetClient();
-    proxy = vertx.createNetServer().connectHandler(in -> {
-      in.pause();
-      open.add(in);
-      client.connect(api.getPort(), api.getHost()).onSuccess(out -> {
-        open.add(out);
-        in.pipeTo(out);
-        out.pipeTo(in);
-        in.resume();
-      }).onFailure(e -> in.close());
-    }).listen(port, "127.0.0.1").await(10, TimeUnit.SECONDS);
-    proxyPort = proxy.actualPort();
-    // Connections held through the partition carry on where they stopped.
-    open.forEach(NetSocket::resume);
+  /** The proxy listening again; connections held through the partition carry on where they stopped. */
+  static void proxyUp() throws Exception {
+    proxy.up().await(10, TimeUnit.SECONDS);
   }
 
-  /**
-   * A network partition: new connections are refused, open ones go silent (paused, not cut).
-   * Cutting them would not do: the mock API server blocks its event loop for a long time when a
-   * watch connection drops abruptly, which is a flaw of the stand-in, not a case to test.
-   */
+  /** A network partition: new connections are refused, open ones go silent (paused, not cut). */
   static void proxyDown() throws Exception {
-    proxy.close().await(10, TimeUnit.SECONDS);
-    open.forEach(NetSocket::pause);
+    proxy.down(false).await(10, TimeUnit.SECONDS);
   }
 
   static long idle() {
@@ -133,7 +108,7 @@ class ApiOutageTest {
         return g != null && g.value() == 1 ? true : null;
       });
     } // the client hangs up
-    proxyUp(proxyPort);
+    proxyUp();
 
     // What a user listing the pool's sandboxes sees: one, ended because its client went away.
     JsonObject ended = Await.until("the claim written, then released", Duration.ofSeconds(60), Duration.ofMillis(200), () -> {
@@ -164,7 +139,7 @@ class ApiOutageTest {
     assertThat(cluster.client().pods().inNamespace("default").withLabel(Labels.SANDBOX_POOL, "outage").list().getItems().stream()
         .filter(Pods::claimable).count()).as("no pod claimed by the failed create").isEqualTo(2);
 
-    proxyUp(proxyPort);
+    proxyUp();
     HttpResponse<String> back = Await.until("a create succeeds again", Duration.ofSeconds(60), Duration.ofMillis(500), () -> {
       try {
         HttpResponse<String> r = create();

@@ -254,8 +254,8 @@ final class ClaimBench {
 
   /** The claim rows as a table. */
   static void printRows(List<String> rows) {
-    System.out.println("| image change | concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | % of peer's rate | % of lean peer's rate | lost CAS races | non-201 | gateway CPU in its JIT | CPU µs per claim: gateway / the rest |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    System.out.println("| image change | concurrency | claims | p50 ms | p99 ms | p99.9 ms | claims/s | % of peer's rate | % of lean peer's rate | lost CAS races | non-201 | gateway CPU in its JIT | CPU µs per claim: gateway / the rest | cache lag ms: mean / max |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     rows.forEach(System.out::println);
   }
 
@@ -349,8 +349,10 @@ final class ClaimBench {
     claims.send(n / REHEARSAL_SHARE, created);
     awaitQuiet(gateway.process().pid());
     double lost = conflicts(base);
+    CacheLag lagBefore = CacheLag.read(base);
     var m = ProcessCpu.during(gateway.process().pid(), () -> claims.send(n, created));
     Result r = m.result();
+    String lag = CacheLag.read(base).since(lagBefore);
     if (lean != null) {
       ReconcileBench.log("%s at %d: claims at or over p99 (%.1f ms) were in flight %s", label, c, r.pct(99), lean.slowest());
     }
@@ -360,9 +362,27 @@ final class ClaimBench {
         ReconcileBench.log("%d of %d sandboxes not released", notReleased, created.size());
       }
     }
-    return String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %s | %.0f %% | %.0f | %d | %.0f %% | %.0f / %.0f |",
+    return String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.1f | %.1f | %.0f | %s | %.0f %% | %.0f | %d | %.0f %% | %.0f / %.0f | %s |",
         label, c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, ofPeer(r, c, peer, single), 100 * r.perSecond / leanPeer.get(c).perSecond,
-        conflicts(base) - lost, r.failed, m.jitPercent(), m.cpuNanos() / 1e3 / n, m.selfCpuNanos() / 1e3 / n);
+        conflicts(base) - lost, r.failed, m.jitPercent(), m.cpuNanos() / 1e3 / n, m.selfCpuNanos() / 1e3 / n, lag);
+  }
+
+  /**
+   * The gateway's {@code agentbox_claim_cache_lag_seconds} (from a claim's answer until the
+   * gateway's own cache shows it) as read at one moment: over a row, its mean, and the largest of
+   * the last minute or two (Micrometer's decaying max), which the row's claims mostly set.
+   */
+  record CacheLag(double count, double sumSeconds, double maxSeconds) {
+    static CacheLag read(String base) {
+      String name = "agentbox_claim_cache_lag_seconds";
+      return new CacheLag(ReconcileBench.metric(base, name + "_count"), ReconcileBench.metric(base, name + "_sum"),
+          ReconcileBench.metric(base, name + "_max"));
+    }
+
+    String since(CacheLag before) {
+      double count = this.count - before.count;
+      return count > 0 ? String.format(Locale.ROOT, "%.1f / %.1f", 1e3 * (sumSeconds - before.sumSeconds) / count, 1e3 * maxSeconds) : "–";
+    }
   }
 
   /** CPU both processes may use together, in per cent of one core, for the machine to count as quiet. */

@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sh.navix.agentbox.api.GoDuration;
@@ -76,6 +77,8 @@ public final class ClaimScheduler extends VerticleBase {
    * this replica's own previous claims.
    */
   private final Map<String, String> staleAt = new HashMap<>();
+  /** Pod key → when this replica's claim of it was answered, while the cache has not shown the claim yet. */
+  private final Map<String, Long> unseenSince = new HashMap<>();
   /** Pool key → time of the last create request served, and what was last written to the pool. */
   private final Map<String, Instant> lastCreate = new HashMap<>();
   private final Map<String, Instant> lastCreateWritten = new HashMap<>();
@@ -86,6 +89,7 @@ public final class ClaimScheduler extends VerticleBase {
   private final List<Long> timers = new ArrayList<>();
   private Counter conflicts;
   private Counter podsGone;
+  private Timer cacheLag;
 
   public ClaimScheduler(KubernetesClient client, ClusterCache cache, MeterRegistry registry, SchedulerOptions options) {
     this.client = client;
@@ -137,6 +141,9 @@ public final class ClaimScheduler extends VerticleBase {
         .description("Claims that lost a compare-and-swap race and took another pod").register(registry);
     podsGone = Counter.builder("agentbox_claim_pod_gone_total")
         .description("Claims whose pod had been deleted since the cache saw it idle; each took another pod").register(registry);
+    cacheLag = Timer.builder("agentbox_claim_cache_lag_seconds")
+        .description("From a claim write's answer until this replica's cache shows the claim (0 when it already does): how far the informer trails the API server")
+        .register(registry);
     consumers.add(vertx.eventBus().<Bus.ClaimRequest>consumer(Bus.CLAIM, this::onClaim));
     consumers.add(vertx.eventBus().<Bus.ClaimCancel>consumer(Bus.CLAIM_CANCEL, m -> cancel(m.body().sandboxId())));
     consumers.add(vertx.eventBus().<Bus.ClaimAnswered>consumer(Bus.CLAIM_ANSWERED, m -> answered(m.body().sandboxId())));
@@ -233,7 +240,16 @@ public final class ClaimScheduler extends VerticleBase {
     String key = namespace + "/" + podName;
     String stale = staleAt.get(key);
     if (stale != null && !cache.pod(namespace, podName).map(p -> stale.equals(p.getMetadata().getResourceVersion())).orElse(false)) {
-      staleAt.remove(key);
+      caughtUp(key);
+    }
+  }
+
+  /** The cache shows a newer version of the pod than the one noted stale (or none). */
+  private void caughtUp(String key) {
+    staleAt.remove(key);
+    Long since = unseenSince.remove(key);
+    if (since != null) {
+      cacheLag.record(System.nanoTime() - since, TimeUnit.NANOSECONDS);
     }
   }
 
@@ -290,7 +306,7 @@ public final class ClaimScheduler extends VerticleBase {
         if (lost.equals(p.getMetadata().getResourceVersion())) {
           continue;
         }
-        staleAt.remove(key);
+        caughtUp(key);
       }
       if (Pods.claimable(p) && !podsInFlight.contains(key)) {
         return p;
@@ -327,6 +343,9 @@ public final class ClaimScheduler extends VerticleBase {
             String before = pod.getMetadata().getResourceVersion();
             if (cache.pod(q.namespace, Pods.name(pod)).map(c -> before.equals(c.getMetadata().getResourceVersion())).orElse(false)) {
               staleAt.put(key, before); // the cache has not seen this claim yet
+              unseenSince.put(key, System.nanoTime());
+            } else {
+              cacheLag.record(0, TimeUnit.NANOSECONDS);
             }
             succeed(w, ar.result());
           } else if (KubeErrors.conflict(ar.cause()) || KubeErrors.gone(ar.cause())) {

@@ -347,6 +347,37 @@ class ConcurrentClaimsTest {
     }
   }
 
+  /**
+   * How long the replica's cache took to show its own claim, from the write's answer, is measured:
+   * here the cache is held back until after the answer, and the lag recorded covers that time.
+   */
+  @Test
+  void howFarTheCacheTrailsAClaimIsMeasured() throws Exception {
+    Replica b = replicas.get(1);
+    Pod pod = newPool(b, "trail", 1).get(0);
+    java.util.concurrent.atomic.AtomicBoolean held = new java.util.concurrent.atomic.AtomicBoolean(true);
+    ClusterCache view = overriding(b.cache, (method, args) -> held.get() && method.equals("pod") && args != null && args.length == 2
+        && Pods.name(pod).equals(args[1]) ? java.util.Optional.of(pod) : PASS);
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    Vertx trailing = schedulerOn(view, b.client, registry);
+    try {
+      assertThat(claim(trailing, "trail1", "trail").error()).isNull();
+      long answered = System.nanoTime();
+      await("the claim in the replica's own cache", Duration.ofSeconds(10), () -> b.cache.podBySandboxId("trail1").orElse(null));
+      assertThat(registry.timer("agentbox_claim_cache_lag_seconds").count()).as("lags recorded while the view holds back").isZero();
+      held.set(false);
+      long shown = System.nanoTime();
+      // The pod event the view would have sent (this scheduler has a bus of its own, which the cache does not publish on).
+      trailing.eventBus().publish(Bus.POD_CHANGED, new Bus.PodChanged("default", "trail", Pods.name(pod), SandboxPhase.IDLE, SandboxPhase.STARTING));
+      var lag = registry.timer("agentbox_claim_cache_lag_seconds");
+      await("the lag recorded", Duration.ofSeconds(10), () -> lag.count() == 1 ? true : null);
+      assertThat((long) lag.totalTime(TimeUnit.NANOSECONDS)).as("the lag, at least from the answer until the view showed the claim")
+          .isGreaterThanOrEqualTo(shown - answered);
+    } finally {
+      trailing.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
   /** Returned by an override to let the call through to the real cache. */
   static final Object PASS = new Object();
 

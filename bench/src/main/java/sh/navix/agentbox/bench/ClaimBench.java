@@ -654,7 +654,7 @@ final class ClaimBench {
         out.put(c, r);
         ReconcileBench.log("lean peer at %d: writes at or over p99 (%.1f ms) were in flight %s", c, r.pct(99), direct.slowest());
         rows.add(String.format(Locale.ROOT, "| lean peer: CAS PUT of the pod straight to the API server, no gateway | %d | %d | %.1f | %.1f | %.1f | %.0f "
-            + "| %s | 100 %% | – | %d | – | – / %.0f |", c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, ofPeer(r, c, peer, single), r.failed,
+            + "| %s | 100 %% | – | %d | – | – / %.0f | – |", c, r.ok, r.pct(50), r.pct(99), r.pct(99.9), r.perSecond, ofPeer(r, c, peer, single), r.failed,
             m.selfCpuNanos() / 1e3 / n));
         ReconcileBench.log("%s", rows.get(rows.size() - 1));
       }

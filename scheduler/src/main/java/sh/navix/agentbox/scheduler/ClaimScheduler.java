@@ -86,6 +86,7 @@ public final class ClaimScheduler extends VerticleBase {
   private final Map<String, Unconfirmed> unconfirmed = new HashMap<>();
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private BusConsumer<Bus.PodChanged> podEvents;
+  private BusConsumer<Bus.PoolChanged> poolEvents;
   private final List<Long> timers = new ArrayList<>();
   private Counter conflicts;
   private Counter podsGone;
@@ -106,11 +107,12 @@ public final class ClaimScheduler extends VerticleBase {
     int inFlight;
     int mirrored;
     long mirroredAt;
+    final Gauge length;
 
     PoolQueue(String namespace, String pool) {
       this.namespace = namespace;
       this.pool = pool;
-      Gauge.builder("agentbox_claim_queue_length", this, q -> q.waiting.size() + q.inFlight)
+      this.length = Gauge.builder("agentbox_claim_queue_length", this, q -> q.waiting.size() + q.inFlight)
           .description("Create requests waiting for an idle pod, per pool")
           .tags("namespace", namespace, "pool", pool).register(registry);
     }
@@ -154,8 +156,11 @@ public final class ClaimScheduler extends VerticleBase {
         drain(q);
       }
     }, m -> LOG.debug("pod {}/{}: event dropped, the scheduler has stopped", m.body().namespace(), m.body().podName()));
+    poolEvents = BusConsumer.on(vertx, Bus.POOL_CHANGED, m -> poolChanged(m.body().namespace(), m.body().name()),
+        m -> LOG.debug("pool {}/{}: event dropped, the scheduler has stopped", m.body().namespace(), m.body().name()));
     timers.add(vertx.setPeriodic(1000, id -> mirror()));
-    return Future.all(podEvents.completion(), Future.all(consumers.stream().map(MessageConsumer::completion).toList()));
+    return Future.all(podEvents.completion(), poolEvents.completion(),
+        Future.all(consumers.stream().map(MessageConsumer::completion).toList()));
   }
 
   @Override
@@ -168,7 +173,40 @@ public final class ClaimScheduler extends VerticleBase {
       }
       q.waiting.clear();
     }
-    return Future.all(podEvents.unregister(), Future.all(consumers.stream().map(MessageConsumer::unregister).toList()));
+    return Future.all(podEvents.unregister(), poolEvents.unregister(),
+        Future.all(consumers.stream().map(MessageConsumer::unregister).toList()));
+  }
+
+  /**
+   * A pool deleted, or being deleted, while requests wait for one of its pods: they are answered
+   * 404 now (as a create naming it now would be), not 409 "no idle pod" when their budget runs
+   * out. Claims already being written finish. The pool's queue and its metric go once nothing of
+   * it is left.
+   */
+  private void poolChanged(String namespace, String name) {
+    String key = namespace + "/" + name;
+    PoolQueue q = queues.get(key);
+    Optional<SandboxPool> pool = cache.pool(namespace, name);
+    if (pool.isEmpty()) {
+      lastCreate.remove(key);
+      lastCreateWritten.remove(key);
+    }
+    if (q == null || pool.isPresent() && !Pods.deleting(pool.get())) {
+      return;
+    }
+    if (!q.waiting.isEmpty()) {
+      LOG.info("pool {} is being deleted: {} create requests waiting for it answered 404", q.key(), q.waiting.size());
+    }
+    for (Waiter w : List.copyOf(q.waiting)) {
+      registry.timer("agentbox_claim_seconds", "outcome", "pool_deleted").record(Duration.ofNanos(System.nanoTime() - w.started));
+      finish(w, new Bus.ClaimReply(null, ApiError.notFound("pool " + q.key() + " was deleted while the request waited for a pod",
+          availablePools())));
+    }
+    q.waiting.clear();
+    if (q.inFlight == 0) {
+      queues.remove(q.key());
+      registry.remove(q.length);
+    }
   }
 
   private void onClaim(Message<Bus.ClaimRequest> m) {

@@ -53,6 +53,7 @@ class ConcurrentClaimsTest {
     final Vertx vertx = Vertx.vertx();
     final KubernetesClient client;
     final ClusterCache cache;
+    final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     Reconcilers reconcilers;
 
     Replica() throws Exception {
@@ -61,7 +62,7 @@ class ConcurrentClaimsTest {
       client = new KubernetesClientBuilder().withConfig(config).build();
       cache = ClusterCache.create(vertx, client, null, Duration.ofMinutes(5));
       cache.start().await(30, TimeUnit.SECONDS);
-      vertx.deployVerticle(new ClaimScheduler(client, cache, new SimpleMeterRegistry(), new SchedulerOptions())).await(10, TimeUnit.SECONDS);
+      vertx.deployVerticle(new ClaimScheduler(client, cache, registry, new SchedulerOptions())).await(10, TimeUnit.SECONDS);
     }
 
     Future<Bus.ClaimReply> claim(String id, String pool, Duration budget) {
@@ -376,6 +377,29 @@ class ConcurrentClaimsTest {
     } finally {
       trailing.close().await(10, TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * A pool deleted while a create waits for one of its pods: the create is answered 404 at once,
+   * as one naming the pool afterwards is, not 409 "no idle pod" when its wait budget runs out; the
+   * pool's queue metric goes with it.
+   */
+  @Test
+  void aCreateWaitingOnAPoolThatIsDeletedIsAnswered404() throws Exception {
+    KubernetesClient admin = cluster.client();
+    createPool(admin, "doomed", 0);
+    Replica b = replicas.get(1);
+    await("the pool in the replica's cache", Duration.ofSeconds(10), () -> b.cache.pool("default", "doomed").orElse(null));
+    Future<Bus.ClaimReply> waiting = b.claim("doomed1", "doomed", Duration.ofSeconds(60));
+    var queued = b.registry.find("agentbox_claim_queue_length").tag("pool", "doomed");
+    await("the create waits in the queue", Duration.ofSeconds(10), () -> queued.gauge() != null && queued.gauge().value() == 1 ? true : null);
+
+    admin.resources(sh.navix.agentbox.api.crd.SandboxPool.class).inNamespace("default").withName("doomed").delete();
+    Bus.ClaimReply r = waiting.await(20, TimeUnit.SECONDS);
+    assertThat(r.sandbox()).isNull();
+    assertThat(r.error().status()).as("the answer: %s", r.error().getError()).isEqualTo(404);
+    assertThat(r.error().getError()).contains("pool default/doomed was deleted");
+    await("the pool's queue metric gone", Duration.ofSeconds(10), () -> queued.gauge() == null ? true : null);
   }
 
   /** Returned by an override to let the call through to the real cache. */

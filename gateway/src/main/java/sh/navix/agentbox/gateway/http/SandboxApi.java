@@ -92,6 +92,8 @@ public final class SandboxApi {
   private final Map<String, List<Promise<Sandbox>>> runningWaiters = new HashMap<>();
   /** namespace/pod → the sandbox id a waiter expects on it, so a pod event concerns at most one waiter. */
   private final Map<String, String> waitingPods = new HashMap<>();
+  /** The sandbox each waitForRunning request got from its claim, by sandbox id. */
+  private final Map<String, Sandbox> waitingSandboxes = new HashMap<>();
 
   public SandboxApi(Vertx vertx, ClusterCache cache, HistoryStore history, KubernetesClient client, Settings settings) {
     this.vertx = vertx;
@@ -209,6 +211,7 @@ public final class SandboxApi {
     runningWaiters.computeIfAbsent(starting.sandboxId(), k -> new ArrayList<>()).add(p);
     String podKey = starting.namespace() + "/" + starting.podName();
     waitingPods.put(podKey, starting.sandboxId());
+    waitingSandboxes.put(starting.sandboxId(), starting);
     Duration limit = v.input().startupTimeout() != null ? v.input().startupTimeout()
         : cache.pool(starting.namespace(), starting.poolName()).flatMap(pool -> sh.navix.agentbox.api.GoDuration.parseLenient(pool.getSpec().getDefaultStartupTimeout())).orElse(null);
     if (limit == null) {
@@ -225,6 +228,7 @@ public final class SandboxApi {
         if (l.isEmpty()) {
           runningWaiters.remove(starting.sandboxId());
           waitingPods.remove(podKey, starting.sandboxId());
+          waitingSandboxes.remove(starting.sandboxId());
         }
       }
     });
@@ -239,14 +243,14 @@ public final class SandboxApi {
     if (stillHeld) {
       checkRunning(expected, c.podName(), c.namespace());
     } else {
-      settleFromHistory(expected); // the pod lost the sandbox (failed, deleted): its record says why
+      settle(expected); // the pod lost the sandbox (failed, deleted): its record says why
     }
   }
 
   private void checkRunning(String id, String podName, String namespace) {
     Optional<Pod> pod = cache.podBySandboxId(id);
     if (pod.isEmpty()) {
-      settleFromHistory(id);
+      settle(id);
       return;
     }
     Pod p = pod.get();
@@ -258,12 +262,33 @@ public final class SandboxApi {
     }
   }
 
-  private void settleFromHistory(String id) {
+  /**
+   * No pod shows the sandbox: its history record says why it ended. The record is written by the
+   * replica that led when the sandbox ended, into its own store; a replica that did not lead has
+   * none, and goes by what its cache saw: when the claimed pod itself is gone (deleted, evicted,
+   * its pool deleted), the sandbox did not start, for that reason, as the leader records it. A pod
+   * still in the cache without the sandbox is one whose claim the cache has not shown yet: its
+   * next event is waited for.
+   */
+  private void settle(String id) {
     history.get(id).onSuccess(h -> {
+      Sandbox starting = waitingSandboxes.get(id);
       if (h.isPresent()) {
         complete(id, null, startFailure(views.historical(h.get())));
+      } else if (starting != null && cache.podBySandboxId(id).isEmpty() && cache.pod(starting.namespace(), starting.podName()).isEmpty()) {
+        boolean poolGone = cache.pool(starting.namespace(), starting.poolName()).map(Pods::deleting).orElse(true);
+        complete(id, null, startFailure(gone(starting, poolGone ? "PoolDeleted" : "PodDeleted", poolGone
+            ? "the pool was deleted before the sandbox started" : "the pod was deleted before the sandbox started")));
       }
     });
+  }
+
+  /** The sandbox as a replica without its record knows it ended: canceled while starting, for {@code reason}. */
+  private static Sandbox gone(Sandbox s, String reason, String message) {
+    return new Sandbox(s.sandboxId(), s.namespace(), s.team(), s.user(), s.poolName(), s.podName(), s.metadata(), SandboxStatus.CANCELED,
+        s.containerImages(), s.nodeName(), s.containerId(), s.cpu(), s.memory(), s.claimedAt(), s.startedAt(),
+        sh.navix.agentbox.api.lifecycle.PodTransitions.rfc3339(Instant.now()), null, s.durationSeconds(), null, null, reason, null,
+        message);
   }
 
   private static ApiError startFailure(Sandbox s) {

@@ -1,0 +1,113 @@
+package sh.navix.agentbox.gateway.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import sh.navix.agentbox.api.crd.Labels;
+import sh.navix.agentbox.api.crd.SandboxPhase;
+import sh.navix.agentbox.api.lifecycle.Pods;
+import sh.navix.agentbox.devcluster.Await;
+import sh.navix.agentbox.devcluster.DevCluster;
+import sh.navix.agentbox.devcluster.DevClusterOptions;
+import sh.navix.agentbox.devcluster.Leases;
+import sh.navix.agentbox.gateway.Gateway;
+import sh.navix.agentbox.gateway.GatewayOptions;
+
+/**
+ * A gateway that does not lead (another replica holds the Lease) serves creates like any other;
+ * what it learns of a sandbox's end comes from the pod events alone, since the history record is
+ * written by the leader, into the leader's own store.
+ */
+class StandbyReplicaTest {
+  @TempDir static Path home;
+  static Vertx vertx;
+  static DevCluster cluster;
+  static Gateway gateway;
+  static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  @BeforeAll
+  static void start() throws Exception {
+    vertx = Vertx.vertx();
+    cluster = DevCluster.start(vertx, new DevClusterOptions().setPullDelay(Duration.ofMillis(100))).await(30, TimeUnit.SECONDS);
+    sh.navix.agentbox.devcluster.Pools.create(cluster.client(), "standby", 2);
+    GatewayOptions o = GatewayOptions.parse(List.of("--host", "127.0.0.1", "--api-port", "0", "--proxy-port", "0", "--grpc-port", "0",
+        "--home", home.resolve("gw").toString(), "--kubeconfig", cluster.writeKubeconfig(home.resolve("kubeconfig")).toString()), Map.of());
+    gateway = Gateway.start(o).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    // The gateway fills the pool while it leads, then another replica takes the Lease.
+    Await.until("2 idle pods", Duration.ofSeconds(30), () -> pods(SandboxPhase.IDLE).stream().filter(Pods::ready).count() == 2 ? true : null);
+    Leases.takeOver(cluster.client(), "default", "agentbox-gateway-leader", "another-replica", Duration.ofHours(1));
+    Await.until("the gateway stands by", Duration.ofSeconds(30), () -> metric("agentbox_leader 0.0") ? true : null);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    gateway.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    cluster.stop().await(30, TimeUnit.SECONDS);
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  static List<Pod> pods(SandboxPhase phase) {
+    return cluster.client().pods().inNamespace("default").withLabel(Labels.SANDBOX_POOL, "standby").list().getItems().stream()
+        .filter(p -> Pods.inPhase(p, phase)).toList();
+  }
+
+  static boolean metric(String line) {
+    try {
+      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.apiPort() + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      return r.body().lines().anyMatch(line::equals);
+    } catch (java.io.IOException | InterruptedException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * A create waiting for its sandbox to run (waitForRunning) whose pod is deleted meanwhile (here
+   * by hand; an eviction, or the pool's deletion, do the same): the leader writes the record
+   * elsewhere, so this replica answers from what it saw, at once: 422, the sandbox did not start
+   * because its pod is gone. Not a 504 once the startup timeout has run out.
+   */
+  @Test
+  void aWaitForRunningCreateWhosePodIsDeletedFailsAtOnce() throws Exception {
+    CompletableFuture<HttpResponse<String>> create = HTTP.sendAsync(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + gateway.apiPort() + "/v1/sandboxes"))
+        .header("content-type", "application/json").timeout(Duration.ofSeconds(120))
+        .POST(HttpRequest.BodyPublishers.ofString(
+            "{\"poolName\":\"standby\",\"image\":\"example/slow-pull:1\",\"startupTimeout\":\"90s\",\"waitForRunning\":true}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    Pod starting = Await.until("the claimed pod starting", Duration.ofSeconds(20),
+        () -> pods(SandboxPhase.STARTING).stream().findFirst().orElse(null));
+    KubernetesClient admin = cluster.client();
+    var pod = admin.pods().inNamespace("default").withName(Pods.name(starting));
+    // A merge patch, not a compare-and-swap: the simulated node is writing the pod's status meanwhile.
+    pod.patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        "{\"metadata\":{\"finalizers\":null}}");
+    pod.withGracePeriod(0).delete();
+
+    HttpResponse<String> r = create.get(20, TimeUnit.SECONDS);
+    assertThat(r.statusCode()).as("the answer: %s", r.body()).isEqualTo(422);
+    JsonObject body = new JsonObject(r.body());
+    assertThat(body.getString("error")).contains("did not start: PodDeleted");
+    JsonObject sandbox = body.getJsonObject("detail").getJsonObject("sandbox");
+    assertThat(sandbox.getString("status")).isEqualTo("Canceled");
+    assertThat(sandbox.getString("podName")).isEqualTo(Pods.name(starting));
+    assertThat(sandbox.getString("failureMessage")).isEqualTo("the pod was deleted before the sandbox started");
+  }
+}

@@ -20,7 +20,8 @@ import sh.navix.agentbox.api.cache.ClusterCache;
 import sh.navix.agentbox.api.history.HistoryStore;
 
 /**
- * The lifecycle side of one gateway process. The release handler runs on every replica; the
+ * The lifecycle side of one gateway process. The release handler and the history follower (which
+ * records the sandboxes the leader ends into this replica's store too) run on every replica; the
  * reconcilers (phase, pool, timeouts) and the post-start hooks of the sandboxes they mark running
  * run only in the process holding the Lease. Another process
  * takes over within the lease duration when the leader dies, at once when it shuts down cleanly
@@ -37,6 +38,7 @@ public final class Reconcilers {
   private final MeterRegistry registry;
   private final List<String> leaderDeployments = new ArrayList<>();
   private String releaseDeployment;
+  private String followerDeployment;
   private CompletableFuture<?> election;
   private volatile boolean leader;
   /** Counts leadership terms (on this instance's context); a deployment belongs to the term that started it. */
@@ -61,11 +63,16 @@ public final class Reconcilers {
     Lifecycle lifecycle = new Lifecycle(cache, new PodWriter(vertx, client, registry, options.maxWritesInFlight), history, Clock.systemUTC(), registry);
     Reconcilers r = new Reconcilers(vertx, client, lifecycle, options, registry);
     Gauge.builder("agentbox_leader", r, x -> x.leader ? 1 : 0).description("1 while this process runs the reconcilers").register(registry);
-    return vertx.deployVerticle(new ReleaseVerticle(lifecycle)).map(id -> {
-      r.releaseDeployment = id;
-      r.elect();
-      return r;
-    });
+    return vertx.deployVerticle(new ReleaseVerticle(lifecycle))
+        .compose(id -> {
+          r.releaseDeployment = id;
+          return vertx.deployVerticle(new HistoryFollower(lifecycle, r::isLeader));
+        })
+        .map(id -> {
+          r.followerDeployment = id;
+          r.elect();
+          return r;
+        });
   }
 
   public boolean isLeader() {
@@ -157,6 +164,7 @@ public final class Reconcilers {
         // releaseOnCancel: cancelling hands the Lease back (a fast failover), with a blocking write
         // on the canceller's thread: a worker's, never an event loop's (whose I/O it may wait for).
         .eventually(() -> election == null ? Future.succeededFuture() : vertx.executeBlocking(() -> election.cancel(true), false))
-        .eventually(() -> releaseDeployment == null ? Future.succeededFuture() : vertx.undeploy(releaseDeployment));
+        .eventually(() -> releaseDeployment == null ? Future.succeededFuture() : vertx.undeploy(releaseDeployment))
+        .eventually(() -> followerDeployment == null ? Future.succeededFuture() : vertx.undeploy(followerDeployment));
   }
 }

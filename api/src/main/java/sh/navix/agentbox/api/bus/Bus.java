@@ -38,6 +38,11 @@ public final class Bus {
   public static final String POOL_CHANGED = "agentbox.pool.changed";
   /** Publish, reconciler to API waiters and hook dispatcher: {@link SandboxRunning}. */
   public static final String SANDBOX_RUNNING = "agentbox.sandbox.running";
+  /**
+   * Publish, cache to the history follower: {@link SandboxEnded}, a pod stopped holding a sandbox
+   * (its sandbox keys cleared, or the pod deleted).
+   */
+  public static final String SANDBOX_ENDED = "agentbox.sandbox.ended";
 
   /**
    * Ask for an idle pod of a pool for sandbox {@code sandboxId}; wait up to {@code waitBudget} in
@@ -80,8 +85,15 @@ public final class Bus {
   /** A sandbox reached Running. */
   public record SandboxRunning(Sandbox sandbox) {}
 
+  /**
+   * A pod stopped holding a sandbox; {@code lastHeld} is the pod as it was when it last held it
+   * (the cache's own object: read it, never change it).
+   */
+  public record SandboxEnded(io.fabric8.kubernetes.api.model.Pod lastHeld) {}
+
   private static final List<Class<?>> MESSAGE_TYPES =
-      List.of(ClaimRequest.class, ClaimCancel.class, ClaimAnswered.class, ClaimReply.class, ReleaseRequest.class, PodChanged.class, PoolChanged.class, SandboxRunning.class, Sandbox.class);
+      List.of(ClaimRequest.class, ClaimCancel.class, ClaimAnswered.class, ClaimReply.class, ReleaseRequest.class, PodChanged.class, PoolChanged.class, SandboxRunning.class, SandboxEnded.class,
+          Sandbox.class);
 
   /**
    * Registers pass-by-reference codecs for the message types, so they travel without

@@ -16,7 +16,8 @@ import sh.navix.agentbox.api.crd.SandboxTemplate;
  * The process's read model of the cluster: informers on managed pods, SandboxPools and
  * SandboxTemplates, with indexes for the hot paths (pod by sandbox id, pods by pool and phase).
  * Every hot-path read comes from here; nothing on a request path LISTs the API server. Pod
- * changes are also published on {@link sh.navix.agentbox.api.bus.Bus#POD_CHANGED}, pool changes on
+ * changes are also published on {@link sh.navix.agentbox.api.bus.Bus#POD_CHANGED} (and a pod that
+ * stops holding a sandbox on {@link sh.navix.agentbox.api.bus.Bus#SANDBOX_ENDED}), pool changes on
  * {@link sh.navix.agentbox.api.bus.Bus#POOL_CHANGED}. Objects handed out are the cache's own: never
  * mutate them (the lifecycle transitions copy before changing).
  */

@@ -338,6 +338,10 @@ public final class InformerClusterCache implements ClusterCache {
     public void onUpdate(Pod oldPod, Pod newPod) {
       sample(oldPod, newPod);
       publish(oldPod, newPod);
+      String held = label(oldPod, Labels.SANDBOX_ID);
+      if (held != null && !held.equals(label(newPod, Labels.SANDBOX_ID))) {
+        vertx.eventBus().publish(Bus.SANDBOX_ENDED, new Bus.SandboxEnded(oldPod));
+      }
     }
 
     @Override
@@ -346,6 +350,10 @@ public final class InformerClusterCache implements ClusterCache {
       vertx.eventBus()
           .publish(Bus.POD_CHANGED,
               new Bus.PodChanged(ns(pod), label(pod, Labels.SANDBOX_POOL), pod.getMetadata().getName(), phase(pod), null));
+      // A deletion seen only as missing from a new list has no final state: nothing to tell of it.
+      if (!deletedFinalStateUnknown && label(pod, Labels.SANDBOX_ID) != null) {
+        vertx.eventBus().publish(Bus.SANDBOX_ENDED, new Bus.SandboxEnded(pod));
+      }
     }
 
     /**

@@ -1,0 +1,105 @@
+package sh.navix.agentbox.gateway.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import sh.navix.agentbox.devcluster.Await;
+import sh.navix.agentbox.devcluster.DevCluster;
+import sh.navix.agentbox.devcluster.DevClusterOptions;
+import sh.navix.agentbox.gateway.Gateway;
+import sh.navix.agentbox.gateway.GatewayOptions;
+
+/**
+ * Two gateway processes on one cluster, as a production deployment runs them: one leads, the other
+ * stands by; a client may reach either.
+ */
+class TwoReplicasTest {
+  @TempDir static Path home;
+  static Vertx vertx;
+  static DevCluster cluster;
+  static Gateway leader;
+  static Gateway standby;
+  static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  @BeforeAll
+  static void start() throws Exception {
+    vertx = Vertx.vertx();
+    cluster = DevCluster.start(vertx, new DevClusterOptions().setPullDelay(Duration.ofMillis(100))).await(30, TimeUnit.SECONDS);
+    sh.navix.agentbox.devcluster.Pools.create(cluster.client(), "pair", 2);
+    leader = start("a");
+    Await.until("gateway a leads", Duration.ofSeconds(30), () -> metric(leader, "agentbox_leader 1.0") ? true : null);
+    standby = start("b");
+    Await.until("gateway b stands by", Duration.ofSeconds(30), () -> metric(standby, "agentbox_leader 0.0") ? true : null);
+  }
+
+  static Gateway start(String name) throws Exception {
+    GatewayOptions o = GatewayOptions.parse(List.of("--host", "127.0.0.1", "--api-port", "0", "--proxy-port", "0", "--grpc-port", "0",
+        "--home", home.resolve(name).toString(), "--kubeconfig", cluster.writeKubeconfig(home.resolve(name + "-kubeconfig")).toString()),
+        Map.of());
+    return Gateway.start(o).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    for (Gateway g : new Gateway[] {standby, leader}) {
+      if (g != null) {
+        g.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      }
+    }
+    cluster.stop().await(30, TimeUnit.SECONDS);
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  static HttpResponse<String> call(Gateway g, String method, String path, String body) {
+    try {
+      return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + g.apiPort() + path)).header("content-type", "application/json")
+          .timeout(Duration.ofSeconds(30)).method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+          .build(), HttpResponse.BodyHandlers.ofString());
+    } catch (java.io.IOException | InterruptedException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static boolean metric(Gateway g, String line) {
+    return call(g, "GET", "/metrics", null).body().lines().anyMatch(line::equals);
+  }
+
+  /**
+   * A sandbox created and deleted through the replica that does not lead: the leader ends it and
+   * writes its record into its own store; the standby replica, which the client keeps asking,
+   * answers with the ended sandbox too (from its own store), in a GET and in the list.
+   */
+  @Test
+  void aSandboxEndedByTheLeaderIsOnRecordOnTheStandbyReplica() {
+    HttpResponse<String> created = call(standby, "POST", "/v1/sandboxes",
+        "{\"poolName\":\"pair\",\"image\":\"example/sandbox:2\",\"waitForRunning\":true}");
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    String id = new JsonObject(created.body()).getJsonObject("sandbox").getString("sandboxId");
+    assertThat(call(standby, "DELETE", "/v1/sandboxes/" + id, null).statusCode()).isEqualTo(202);
+
+    JsonObject ended = Await.until("the ended sandbox on the standby replica", Duration.ofSeconds(30), () -> {
+      HttpResponse<String> r = call(standby, "GET", "/v1/sandboxes/" + id, null);
+      JsonObject s = r.statusCode() == 200 ? new JsonObject(r.body()).getJsonObject("sandbox") : null;
+      return s != null && "Completed".equals(s.getString("status")) ? s : null;
+    });
+    assertThat(ended.getString("poolName")).isEqualTo("pair");
+    assertThat(ended.getString("terminatedAt")).isNotNull();
+    JsonObject onLeader = new JsonObject(call(leader, "GET", "/v1/sandboxes/" + id, null).body()).getJsonObject("sandbox");
+    assertThat(ended.getString("terminatedAt")).as("as the leader recorded it").isEqualTo(onLeader.getString("terminatedAt"));
+    assertThat(call(standby, "GET", "/v1/sandboxes?poolName=pair&status=Completed", null).body()).contains(id);
+  }
+}

@@ -55,8 +55,8 @@ import sh.navix.agentbox.api.model.SandboxStatus;
  * update of the pod as the cache last saw it. A 409 means another claimer (this replica or
  * another) won that pod, and a 404 that it was deleted since the cache saw it: either way the
  * request goes back to the head of the queue and gets another pod; unless, after a 409, the pod
- * turns out to hold this very sandbox (the client resent a write whose first
- * attempt went through), which is then the claim.
+ * turns out to hold this very sandbox (the client resent a write whose first attempt went
+ * through), which is then the claim.
  * When no idle pod is left, requests wait, woken by pod events, until their wait budget runs
  * out (409 with the pool's counts and a retry hint).
  */

@@ -92,8 +92,8 @@ public final class Bus {
   public record SandboxEnded(io.fabric8.kubernetes.api.model.Pod lastHeld) {}
 
   private static final List<Class<?>> MESSAGE_TYPES =
-      List.of(ClaimRequest.class, ClaimCancel.class, ClaimAnswered.class, ClaimReply.class, ReleaseRequest.class, PodChanged.class, PoolChanged.class, SandboxRunning.class, SandboxEnded.class,
-          Sandbox.class);
+      List.of(ClaimRequest.class, ClaimCancel.class, ClaimAnswered.class, ClaimReply.class, ReleaseRequest.class, PodChanged.class,
+          PoolChanged.class, SandboxRunning.class, SandboxEnded.class, Sandbox.class);
 
   /**
    * Registers pass-by-reference codecs for the message types, so they travel without

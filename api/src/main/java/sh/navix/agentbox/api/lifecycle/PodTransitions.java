@@ -249,10 +249,14 @@ public final class PodTransitions {
     ann.put(Annotations.STOP_REASON, (phase == SandboxPhase.STARTING ? SandboxStopReason.Canceled : SandboxStopReason.Failed).name());
     ann.put(Annotations.TERMINATED_AT, rfc3339(now));
     ann.putIfAbsent(Annotations.FAILURE_REASON, reason);
-    ann.putIfAbsent(Annotations.FAILURE_MESSAGE, "PoolDeleted".equals(reason)
-        ? "the pool was deleted before the sandbox was released"
-        : "the pod was deleted before the sandbox was released");
+    ann.putIfAbsent(Annotations.FAILURE_MESSAGE, deletedFromOutsideMessage(reason));
     return p;
+  }
+
+  /** The failure message recorded for a sandbox whose pod was deleted from outside for {@code reason} (PodDeleted, PoolDeleted). */
+  public static String deletedFromOutsideMessage(String reason) {
+    return "PoolDeleted".equals(reason) ? "the pool was deleted before the sandbox was released"
+        : "the pod was deleted before the sandbox was released";
   }
 
   /** Container name → image of the pod spec, in container order. */

@@ -39,6 +39,7 @@ import sh.navix.agentbox.api.crd.SandboxTemplate;
 import sh.navix.agentbox.api.history.HistoryPage;
 import sh.navix.agentbox.api.history.HistoryQuery;
 import sh.navix.agentbox.api.history.HistoryStore;
+import sh.navix.agentbox.api.lifecycle.PodTransitions;
 import sh.navix.agentbox.api.lifecycle.Pods;
 import sh.navix.agentbox.api.model.ApiError;
 import sh.navix.agentbox.api.model.CreateSandboxRequest;
@@ -263,12 +264,13 @@ public final class SandboxApi {
   }
 
   /**
-   * No pod shows the sandbox: its history record says why it ended. The record is written by the
-   * replica that led when the sandbox ended, into its own store; a replica that did not lead has
-   * none, and goes by what its cache saw: when the claimed pod itself is gone (deleted, evicted,
-   * its pool deleted), the sandbox did not start, for that reason, as the leader records it. A pod
-   * still in the cache without the sandbox is one whose claim the cache has not shown yet: its
-   * next event is waited for.
+   * No pod shows the sandbox: its history record says why it ended. The leader writes the record
+   * into its own store, and a replica that does not lead writes it into its own as the same pod
+   * event reaches it (the history follower), so here it may not be written yet, or ever (a cache
+   * that missed the end). Then this replica goes by what its cache saw: when the claimed pod itself
+   * is gone (deleted, evicted, its pool deleted), the sandbox did not start, for the reason the
+   * leader records. A pod still in the cache without the sandbox is one whose claim the cache has
+   * not shown yet: its next event is waited for.
    */
   private void settle(String id) {
     history.get(id).onSuccess(h -> {
@@ -277,18 +279,17 @@ public final class SandboxApi {
         complete(id, null, startFailure(views.historical(h.get())));
       } else if (starting != null && cache.podBySandboxId(id).isEmpty() && cache.pod(starting.namespace(), starting.podName()).isEmpty()) {
         boolean poolGone = cache.pool(starting.namespace(), starting.poolName()).map(Pods::deleting).orElse(true);
-        complete(id, null, startFailure(gone(starting, poolGone ? "PoolDeleted" : "PodDeleted", poolGone
-            ? "the pool was deleted before the sandbox started" : "the pod was deleted before the sandbox started")));
+        complete(id, null, startFailure(gone(starting, poolGone ? "PoolDeleted" : "PodDeleted")));
       }
     });
   }
 
   /** The sandbox as a replica without its record knows it ended: canceled while starting, for {@code reason}. */
-  private static Sandbox gone(Sandbox s, String reason, String message) {
+  private static Sandbox gone(Sandbox s, String reason) {
     return new Sandbox(s.sandboxId(), s.namespace(), s.team(), s.user(), s.poolName(), s.podName(), s.metadata(), SandboxStatus.CANCELED,
         s.containerImages(), s.nodeName(), s.containerId(), s.cpu(), s.memory(), s.claimedAt(), s.startedAt(),
-        sh.navix.agentbox.api.lifecycle.PodTransitions.rfc3339(Instant.now()), null, s.durationSeconds(), null, null, reason, null,
-        message);
+        PodTransitions.rfc3339(Instant.now()), null, s.durationSeconds(), null, null, reason, null,
+        PodTransitions.deletedFromOutsideMessage(reason));
   }
 
   private static ApiError startFailure(Sandbox s) {
@@ -486,7 +487,7 @@ public final class SandboxApi {
           String name = Pods.name(pod.get());
           Map<String, Object> ann = new HashMap<>();
           ann.put(Annotations.IDLE_TIMEOUT, timeout == null ? null : Long.toString(timeout.toSeconds()));
-          ann.put(Annotations.LAST_ACTIVE, sh.navix.agentbox.api.lifecycle.PodTransitions.rfc3339(Instant.now()));
+          ann.put(Annotations.LAST_ACTIVE, PodTransitions.rfc3339(Instant.now()));
           String patch = Json.encode(Map.of("metadata", Map.of("annotations", ann)));
           return vertx.executeBlocking(() -> client.pods().inNamespace(ns).withName(name).patch(
                   io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE), patch), false)

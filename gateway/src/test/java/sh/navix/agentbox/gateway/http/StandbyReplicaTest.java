@@ -108,6 +108,6 @@ class StandbyReplicaTest {
     JsonObject sandbox = body.getJsonObject("detail").getJsonObject("sandbox");
     assertThat(sandbox.getString("status")).isEqualTo("Canceled");
     assertThat(sandbox.getString("podName")).isEqualTo(Pods.name(starting));
-    assertThat(sandbox.getString("failureMessage")).isEqualTo("the pod was deleted before the sandbox started");
+    assertThat(sandbox.getString("failureMessage")).as("as the leader records it").isEqualTo("the pod was deleted before the sandbox was released");
   }
 }

@@ -6,6 +6,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -113,6 +114,9 @@ public final class PhaseReconciler extends VerticleBase {
     if (keeper.isPresent()) {
       return lifecycle.releaseDuplicate(p, keeper.get());
     }
+    // p keeps its sandbox. Another pod claimed for it too is released on its own pass: now, not
+    // at its next event (a container still pulling may have none for minutes) or the resync.
+    otherHolders(p, phase).forEach(other -> queue.submit(PodWriter.key(other)));
     return switch (phase) {
       case STARTING -> starting(p);
       case STOPPING -> stopping(p);
@@ -131,6 +135,16 @@ public final class PhaseReconciler extends VerticleBase {
    * both) each get a pod. One sandbox must live on one pod: the one claimed first (then by name)
    * keeps it; this returns it when {@code p} is another holder, which is then released.
    */
+  /** The other pods holding {@code p}'s sandbox while {@code p} is starting or running: duplicates {@code p} keeps it from. */
+  private List<Pod> otherHolders(Pod p, SandboxPhase phase) {
+    String id = Pods.sandboxId(p);
+    if (id == null || (phase != SandboxPhase.STARTING && phase != SandboxPhase.RUNNING)) {
+      return List.of();
+    }
+    List<Pod> holders = lifecycle.cache().podsBySandboxId(id);
+    return holders.size() < 2 ? List.of() : holders.stream().filter(h -> !PodWriter.key(h).equals(PodWriter.key(p)) && Pods.live(h)).toList();
+  }
+
   private Optional<Pod> duplicateOf(Pod p, SandboxPhase phase) {
     String id = Pods.sandboxId(p);
     if (id == null || (phase != SandboxPhase.STARTING && phase != SandboxPhase.RUNNING)) {

@@ -210,8 +210,7 @@ public final class SandboxApi {
   private Future<Sandbox> awaitRunning(Sandbox starting, CreateRequests.Validated v) {
     Promise<Sandbox> p = Promise.promise();
     runningWaiters.computeIfAbsent(starting.sandboxId(), k -> new ArrayList<>()).add(p);
-    String podKey = starting.namespace() + "/" + starting.podName();
-    waitingPods.put(podKey, starting.sandboxId());
+    waitingPods.put(starting.namespace() + "/" + starting.podName(), starting.sandboxId());
     waitingSandboxes.put(starting.sandboxId(), starting);
     Duration limit = v.input().startupTimeout() != null ? v.input().startupTimeout()
         : cache.pool(starting.namespace(), starting.poolName()).flatMap(pool -> sh.navix.agentbox.api.GoDuration.parseLenient(pool.getSpec().getDefaultStartupTimeout())).orElse(null);
@@ -220,7 +219,7 @@ public final class SandboxApi {
     }
     long timer = vertx.setTimer(limit.toMillis() + 5_000, t -> p.tryFail(new ApiError(504,
         "sandbox " + starting.sandboxId() + " did not reach Running in time", null, Map.of("sandbox", starting), null)));
-    checkRunning(starting.sandboxId(), starting.podName(), starting.namespace());
+    checkRunning(starting.sandboxId());
     return p.future().andThen(ar -> {
       vertx.cancelTimer(timer);
       List<Promise<Sandbox>> l = runningWaiters.get(starting.sandboxId());
@@ -228,27 +227,34 @@ public final class SandboxApi {
         l.remove(p);
         if (l.isEmpty()) {
           runningWaiters.remove(starting.sandboxId());
-          waitingPods.remove(podKey, starting.sandboxId());
+          waitingPods.remove(starting.namespace() + "/" + starting.podName(), starting.sandboxId());
           waitingSandboxes.remove(starting.sandboxId());
         }
       }
     });
   }
 
+  /**
+   * A pod event for a sandbox someone waits for: the pod they claimed, or any pod that holds the
+   * sandbox now. That is another pod when two replicas claimed the sandbox at once (the same
+   * Idempotency-Key): the leader keeps it on the pod claimed first and recycles the other, maybe
+   * the one this replica claimed.
+   */
   private void onPodChanged(Bus.PodChanged c) {
-    String expected = waitingPods.get(c.namespace() + "/" + c.podName());
-    if (expected == null) {
+    if (runningWaiters.isEmpty()) {
       return;
     }
-    boolean stillHeld = cache.pod(c.namespace(), c.podName()).map(Pods::sandboxId).filter(expected::equals).isPresent();
-    if (stillHeld) {
-      checkRunning(expected, c.podName(), c.namespace());
-    } else {
-      settle(expected); // the pod lost the sandbox (failed, deleted): its record says why
+    String holds = cache.pod(c.namespace(), c.podName()).map(Pods::sandboxId).orElse(null);
+    if (holds != null && runningWaiters.containsKey(holds)) {
+      checkRunning(holds);
+    }
+    String expected = waitingPods.get(c.namespace() + "/" + c.podName());
+    if (expected != null && !expected.equals(holds)) {
+      settle(expected); // the pod lost the sandbox (failed, deleted, recycled): its record says why
     }
   }
 
-  private void checkRunning(String id, String podName, String namespace) {
+  private void checkRunning(String id) {
     Optional<Pod> pod = cache.podBySandboxId(id);
     if (pod.isEmpty()) {
       settle(id);
@@ -273,6 +279,10 @@ public final class SandboxApi {
    * not shown yet: its next event is waited for.
    */
   private void settle(String id) {
+    if (cache.podBySandboxId(id).isPresent()) {
+      checkRunning(id); // it lives on another pod now (a duplicate claim recycled): that pod says how it goes
+      return;
+    }
     history.get(id).onSuccess(h -> {
       Sandbox starting = waitingSandboxes.get(id);
       if (h.isPresent()) {

@@ -495,6 +495,52 @@ class SandboxApiTest {
     assertThat(json(r).getJsonObject("detail").getJsonObject("sandbox").getString("status")).isEqualTo("Failed");
   }
 
+  /**
+   * Two replicas claimed the same sandbox at once (the same Idempotency-Key): the leader keeps it on
+   * the pod claimed first and recycles the other. A create waiting for Running whose own claim was
+   * the one recycled answers with the sandbox running on the pod that kept it, not 504 once its
+   * startup timeout has run out.
+   */
+  @Test
+  void aWaitForRunningCreateFollowsItsSandboxToThePodThatKeptIt() throws Exception {
+    pool("dup", 2);
+    var create = CompletableFuture.supplyAsync(() -> {
+      try {
+        return call("POST", "/v1/sandboxes", "{\"poolName\":\"dup\",\"image\":\"agentbox/slow-pull:dev\",\"startupTimeout\":\"20s\","
+            + "\"waitForRunning\":true}");
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    List<Pod> dup = await("the create's pod starting", Duration.ofSeconds(20), () -> {
+      var pods = admin.pods().inNamespace("default").withLabel(Labels.SANDBOX_POOL, "dup").list().getItems();
+      return pods.stream().anyMatch(p -> Pods.inPhase(p, sh.navix.agentbox.api.crd.SandboxPhase.STARTING)) ? pods : null;
+    });
+    String id = dup.stream().map(Pods::sandboxId).filter(java.util.Objects::nonNull).findFirst().orElseThrow();
+    var other = dup.stream().filter(p -> Pods.sandboxId(p) == null).findFirst().orElseThrow();
+    // The other replica's claim of the same sandbox, made a moment before this one's: it keeps the
+    // sandbox, which starts there only once this create's pod has been recycled (its image, slow
+    // to pull, is then swapped for a quick one).
+    admin.pods().inNamespace("default").resource(sh.navix.agentbox.api.lifecycle.PodTransitions.claim(other,
+        new sh.navix.agentbox.api.lifecycle.PodTransitions.ClaimSpec(id, Map.of("sandbox", "agentbox/slow-pull:dev"), null, null, null,
+            Duration.ofMinutes(2), null, null, null, null, Instant.now().minusSeconds(10)))).update();
+    String recycled = dup.stream().filter(p -> id.equals(Pods.sandboxId(p))).map(Pods::name).findFirst().orElseThrow();
+    await("the create's own pod recycled", Duration.ofSeconds(20), () -> {
+      Pod p = admin.pods().inNamespace("default").withName(recycled).get();
+      return p != null && Pods.sandboxId(p) == null && Pods.inPhase(p, sh.navix.agentbox.api.crd.SandboxPhase.IDLE) ? true : null;
+    });
+    admin.pods().inNamespace("default").withName(Pods.name(other)).patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON),
+        "[{\"op\":\"replace\",\"path\":\"/spec/containers/0/image\",\"value\":\"agentbox/sandbox:dev\"}]");
+
+    HttpResponse<String> r = create.get(40, TimeUnit.SECONDS);
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    JsonObject sandbox = json(r).getJsonObject("sandbox");
+    assertThat(sandbox.getString("sandboxId")).isEqualTo(id);
+    assertThat(sandbox.getString("status")).isEqualTo("Running");
+    assertThat(sandbox.getString("podName")).as("the pod that kept the sandbox").isEqualTo(Pods.name(other));
+  }
+
   /** What a user sees of post-start hooks: when one fails, a Failed sandbox that says which and why. */
   @Test
   void aFailingPostStartHookEndsTheSandboxAsFailed() throws Exception {

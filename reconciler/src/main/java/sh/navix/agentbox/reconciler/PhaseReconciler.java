@@ -5,8 +5,8 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -110,13 +110,10 @@ public final class PhaseReconciler extends VerticleBase {
         }
       }
     }
-    Optional<Pod> keeper = duplicateOf(p, phase);
-    if (keeper.isPresent()) {
-      return lifecycle.releaseDuplicate(p, keeper.get());
+    Optional<Future<?>> duplicate = resolveDuplicates(p, phase);
+    if (duplicate.isPresent()) {
+      return duplicate.get();
     }
-    // p keeps its sandbox. Another pod claimed for it too is released on its own pass: now, not
-    // at its next event (a container still pulling may have none for minutes) or the resync.
-    otherHolders(p, phase).forEach(other -> queue.submit(PodWriter.key(other)));
     return switch (phase) {
       case STARTING -> starting(p);
       case STOPPING -> stopping(p);
@@ -133,26 +130,29 @@ public final class PhaseReconciler extends VerticleBase {
   /**
    * Two replicas that claim for the same sandbox at the same moment (an idempotent retry sent to
    * both) each get a pod. One sandbox must live on one pod: the one claimed first (then by name)
-   * keeps it; this returns it when {@code p} is another holder, which is then released.
+   * keeps it. When {@code p} is another holder, it is released (the returned write). When {@code p}
+   * keeps it, the other holders are looked at now, each then released on its own pass, rather than
+   * at its next event (a container still pulling may have none for minutes) or the resync.
    */
-  /** The other pods holding {@code p}'s sandbox while {@code p} is starting or running: duplicates {@code p} keeps it from. */
-  private List<Pod> otherHolders(Pod p, SandboxPhase phase) {
-    String id = Pods.sandboxId(p);
-    if (id == null || (phase != SandboxPhase.STARTING && phase != SandboxPhase.RUNNING)) {
-      return List.of();
-    }
-    List<Pod> holders = lifecycle.cache().podsBySandboxId(id);
-    return holders.size() < 2 ? List.of() : holders.stream().filter(h -> !PodWriter.key(h).equals(PodWriter.key(p)) && Pods.live(h)).toList();
-  }
-
-  private Optional<Pod> duplicateOf(Pod p, SandboxPhase phase) {
+  private Optional<Future<?>> resolveDuplicates(Pod p, SandboxPhase phase) {
     String id = Pods.sandboxId(p);
     if (id == null || (phase != SandboxPhase.STARTING && phase != SandboxPhase.RUNNING)) {
       return Optional.empty();
     }
+    List<Pod> holders = lifecycle.cache().podsBySandboxId(id);
+    if (holders.size() < 2) {
+      return Optional.empty();
+    }
+    String self = PodWriter.key(p);
     // p itself is starting or running and not being deleted, so the keeper is one such holder.
-    return Pods.holder(lifecycle.cache().podsBySandboxId(id)).filter(first -> !PodWriter.key(first).equals(PodWriter.key(p)));
+    Optional<Pod> keeper = Pods.holder(holders).filter(first -> !PodWriter.key(first).equals(self));
+    if (keeper.isPresent()) {
+      return Optional.of(lifecycle.releaseDuplicate(p, keeper.get()));
+    }
+    holders.stream().filter(h -> Pods.live(h) && !PodWriter.key(h).equals(self)).forEach(h -> queue.submit(PodWriter.key(h)));
+    return Optional.empty();
   }
+
 
   private Future<?> starting(Pod p) {
     // Every container on its spec image: a sandbox that swaps only a sidecar is not running

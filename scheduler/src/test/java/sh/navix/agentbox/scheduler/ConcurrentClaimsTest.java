@@ -170,8 +170,7 @@ class ConcurrentClaimsTest {
       }
       return PASS;
     });
-    Vertx lagging = schedulerOn(view, b.client, registry);
-    try {
+    onScheduler(view, b.client, registry, lagging -> {
       Set<String> pods = new HashSet<>();
       for (int i = 0; i < 8; i++) {
         Bus.ClaimReply r = claim(lagging, "lag" + i, "lag");
@@ -179,9 +178,7 @@ class ConcurrentClaimsTest {
         assertThat(pods.add(r.sandbox().podName())).as("pod %s handed out twice", r.sandbox().podName()).isTrue();
       }
       assertThat(registry.counter("agentbox_claim_conflicts_total").count()).as("claims that raced this replica's own earlier claims").isZero();
-    } finally {
-      lagging.close().await(10, TimeUnit.SECONDS);
-    }
+    });
   }
 
   /**
@@ -200,8 +197,7 @@ class ConcurrentClaimsTest {
     // This replica sees no idle pod yet (its view lags), so its request waits in the queue.
     ClusterCache view = overriding(b.cache, (method, args) -> idleOf(method, args, "twice") ? List.of() : PASS);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    Vertx lagging = schedulerOn(view, b.client, registry);
-    try {
+    onScheduler(view, b.client, registry, lagging -> {
       CreateSandboxInput in = new CreateSandboxInput("twice", "default", "example/idle:1", null, null, null, null, null, null, null, null, null);
       Future<Bus.ClaimReply> waiting = lagging.eventBus().<Bus.ClaimReply>request(Bus.CLAIM, new Bus.ClaimRequest("twicekey", in,
           Duration.ofSeconds(3)), new DeliveryOptions().setSendTimeout(30_000)).map(m -> m.body());
@@ -219,9 +215,7 @@ class ConcurrentClaimsTest {
       assertThat(second.error()).as("the waiting request's answer").isNull();
       assertThat(second.sandbox().podName()).isEqualTo(first.sandbox().podName());
       assertThat(admin.pods().inNamespace("default").withLabel(Labels.SANDBOX_ID, "twicekey").list().getItems()).hasSize(1);
-    } finally {
-      lagging.close().await(10, TimeUnit.SECONDS);
-    }
+    });
   }
 
   /**
@@ -293,16 +287,13 @@ class ConcurrentClaimsTest {
       }
       return PASS;
     });
-    Vertx resending = schedulerOn(view, b.client, new SimpleMeterRegistry());
-    try {
+    onScheduler(view, b.client, new SimpleMeterRegistry(), resending -> {
       Bus.ClaimReply r = claim(resending, "resent1", "resend");
       assertThat(r.error()).as("the claim that went through stands").isNull();
       assertThat(r.sandbox().podName()).isEqualTo(Pods.name(target));
       assertThat(admin.pods().inNamespace("default").withLabel(Labels.SANDBOX_ID, "resent1").list().getItems())
           .as("pods holding the sandbox").hasSize(1);
-    } finally {
-      resending.close().await(10, TimeUnit.SECONDS);
-    }
+    });
   }
 
   /**
@@ -331,8 +322,7 @@ class ConcurrentClaimsTest {
       return PASS;
     });
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    Vertx lagging = schedulerOn(view, b.client, registry);
-    try {
+    onScheduler(view, b.client, registry, lagging -> {
       Bus.ClaimReply r = claim(lagging, "vanish1", "vanish");
       assertThat(r.error()).as("the claim's answer").isNull();
       assertThat(r.sandbox().podName()).isEqualTo(Pods.name(frozen.get(1)));
@@ -340,9 +330,7 @@ class ConcurrentClaimsTest {
           .extracting(Pods::name).containsExactly(Pods.name(frozen.get(1)));
       assertThat(registry.counter("agentbox_claim_pod_gone_total").count()).as("claims that found their pod deleted").isEqualTo(1);
       assertThat(registry.find("agentbox_claim_unconfirmed_total").counters()).as("claims with an unknown outcome").isEmpty();
-    } finally {
-      lagging.close().await(10, TimeUnit.SECONDS);
-    }
+    });
   }
 
   /**
@@ -357,8 +345,7 @@ class ConcurrentClaimsTest {
     ClusterCache view = overriding(b.cache, (method, args) -> held.get() && method.equals("pod") && args != null && args.length == 2
         && Pods.name(pod).equals(args[1]) ? java.util.Optional.of(pod) : PASS);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    Vertx trailing = schedulerOn(view, b.client, registry);
-    try {
+    onScheduler(view, b.client, registry, trailing -> {
       assertThat(claim(trailing, "trail1", "trail").error()).isNull();
       long answered = System.nanoTime();
       await("the claim in the replica's own cache", Duration.ofSeconds(10), () -> b.cache.podBySandboxId("trail1").orElse(null));
@@ -371,9 +358,7 @@ class ConcurrentClaimsTest {
       await("the lag recorded", Duration.ofSeconds(10), () -> lag.count() == 1 ? true : null);
       assertThat((long) lag.totalTime(TimeUnit.NANOSECONDS)).as("the lag, at least from the answer until the view showed the claim")
           .isGreaterThanOrEqualTo(shown - answered);
-    } finally {
-      trailing.close().await(10, TimeUnit.SECONDS);
-    }
+    });
   }
 
   /**
@@ -422,6 +407,21 @@ class ConcurrentClaimsTest {
             throw e.getCause();
           }
         });
+  }
+
+  /** What a test does with a scheduler of its own. */
+  interface OnScheduler {
+    void run(Vertx scheduler) throws Exception;
+  }
+
+  /** Runs {@code test} against a scheduler of its own over {@code cache} ({@link #schedulerOn}), closed afterwards. */
+  static void onScheduler(ClusterCache cache, KubernetesClient client, SimpleMeterRegistry registry, OnScheduler test) throws Exception {
+    Vertx scheduler = schedulerOn(cache, client, registry);
+    try {
+      test.run(scheduler);
+    } finally {
+      scheduler.close().await(10, TimeUnit.SECONDS);
+    }
   }
 
   /** A claim scheduler of its own (its own Vert.x, so its own bus address) over {@code cache}. */

@@ -64,11 +64,14 @@ class TwoReplicasTest {
     vertx.close().await(10, TimeUnit.SECONDS);
   }
 
-  static HttpResponse<String> call(Gateway g, String method, String path, String body) {
+  static HttpResponse<String> call(Gateway g, String method, String path, String body, String... headers) {
     try {
-      return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + g.apiPort() + path)).header("content-type", "application/json")
-          .timeout(Duration.ofSeconds(30)).method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-          .build(), HttpResponse.BodyHandlers.ofString());
+      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + g.apiPort() + path)).header("content-type", "application/json")
+          .timeout(Duration.ofSeconds(30)).method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+      for (int i = 0; i + 1 < headers.length; i += 2) {
+        b.header(headers[i], headers[i + 1]);
+      }
+      return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     } catch (java.io.IOException | InterruptedException e) {
       throw new IllegalStateException(e);
     }
@@ -101,5 +104,31 @@ class TwoReplicasTest {
     JsonObject onLeader = new JsonObject(call(leader, "GET", "/v1/sandboxes/" + id, null).body()).getJsonObject("sandbox");
     assertThat(ended.getString("terminatedAt")).as("as the leader recorded it").isEqualTo(onLeader.getString("terminatedAt"));
     assertThat(call(standby, "GET", "/v1/sandboxes?poolName=pair&status=Completed", null).body()).contains(id);
+  }
+
+  /**
+   * A create retried with its Idempotency-Key through the standby replica after the sandbox ended
+   * (created and deleted through the leader) answers with the ended sandbox, as the leader does,
+   * instead of claiming a pod for that sandbox again.
+   */
+  @Test
+  void anIdempotentRetryOnTheStandbyReplicaAfterTheEndGetsTheEndedSandbox() {
+    String body = "{\"poolName\":\"pair\",\"image\":\"example/sandbox:2\",\"waitForRunning\":true}";
+    HttpResponse<String> created = call(leader, "POST", "/v1/sandboxes", body, "Idempotency-Key", "pair-job-7");
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    String id = new JsonObject(created.body()).getJsonObject("sandbox").getString("sandboxId");
+    assertThat(call(leader, "DELETE", "/v1/sandboxes/" + id, null).statusCode()).isEqualTo(202);
+    Await.until("the ended sandbox on the standby replica", Duration.ofSeconds(30), () -> {
+      HttpResponse<String> r = call(standby, "GET", "/v1/sandboxes/" + id, null);
+      return r.statusCode() == 200 && "Completed".equals(new JsonObject(r.body()).getJsonObject("sandbox").getString("status")) ? true : null;
+    });
+
+    HttpResponse<String> retry = call(standby, "POST", "/v1/sandboxes", body, "Idempotency-Key", "pair-job-7");
+    assertThat(retry.statusCode()).as(retry.body()).isEqualTo(201);
+    JsonObject again = new JsonObject(retry.body()).getJsonObject("sandbox");
+    assertThat(again.getString("sandboxId")).isEqualTo(id);
+    assertThat(again.getString("status")).isEqualTo("Completed");
+    assertThat(cluster.client().pods().inNamespace("default").withLabel(sh.navix.agentbox.api.crd.Labels.SANDBOX_ID, id).list().getItems())
+        .as("pods claimed for the ended sandbox").isEmpty();
   }
 }

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -130,5 +131,53 @@ class TwoReplicasTest {
     assertThat(again.getString("status")).isEqualTo("Completed");
     assertThat(cluster.client().pods().inNamespace("default").withLabel(sh.navix.agentbox.api.crd.Labels.SANDBOX_ID, id).list().getItems())
         .as("pods claimed for the ended sandbox").isEmpty();
+  }
+
+  /**
+   * Many creates at once through both gateway processes for fewer idle pods than creates: every
+   * create ends with a sandbox (201) or a 409 with the pool's counts, no pod serves two sandboxes,
+   * and every pod claimed holds a sandbox that some create got as its answer.
+   */
+  @Test
+  void sixtyFourCreatesThroughBothReplicasOverSixteenPods() throws Exception {
+    sh.navix.agentbox.devcluster.Pools.create(cluster.client(), "race16", 16);
+    for (Gateway g : new Gateway[] {leader, standby}) {
+      Await.until("16 idle pods seen by each gateway", Duration.ofSeconds(60), () -> {
+        HttpResponse<String> r = call(g, "GET", "/v1/sandboxpools/race16", null);
+        return r.statusCode() == 200 && r.body().contains("\"idle\":16") ? true : null;
+      });
+    }
+    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> creates = new java.util.ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      Gateway g = i % 2 == 0 ? leader : standby;
+      creates.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + g.apiPort() + "/v1/sandboxes"))
+          .header("content-type", "application/json").timeout(Duration.ofSeconds(60))
+          .POST(HttpRequest.BodyPublishers.ofString("{\"poolName\":\"race16\",\"image\":\"example/sandbox:2\",\"waitTimeoutSeconds\":2}"))
+          .build(), HttpResponse.BodyHandlers.ofString()));
+    }
+    Map<String, String> podBySandbox = new java.util.HashMap<>();
+    int refused = 0;
+    for (var f : creates) {
+      HttpResponse<String> r = f.get(60, TimeUnit.SECONDS);
+      if (r.statusCode() == 201) {
+        JsonObject s = new JsonObject(r.body()).getJsonObject("sandbox");
+        podBySandbox.put(s.getString("sandboxId"), s.getString("podName"));
+      } else {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(409);
+        assertThat(new JsonObject(r.body()).getJsonObject("detail").containsKey("idle")).as(r.body()).isTrue();
+        refused++;
+      }
+    }
+    assertThat(podBySandbox).hasSize(16);
+    assertThat(Set.copyOf(podBySandbox.values())).as("pods handed out, each once").hasSize(16);
+    assertThat(refused).isEqualTo(48);
+    Map<String, String> held = new java.util.HashMap<>();
+    for (var p : cluster.client().pods().inNamespace("default").withLabel(sh.navix.agentbox.api.crd.Labels.SANDBOX_POOL, "race16").list().getItems()) {
+      String id = sh.navix.agentbox.api.lifecycle.Pods.sandboxId(p);
+      if (id != null) {
+        held.put(id, p.getMetadata().getName());
+      }
+    }
+    assertThat(held).as("what the cluster holds: each sandbox a create was answered with, on its pod").isEqualTo(podBySandbox);
   }
 }

@@ -375,8 +375,9 @@ final class ClaimBench {
   record CacheLag(double count, double sumSeconds, double maxSeconds) {
     static CacheLag read(String base) {
       String name = "agentbox_claim_cache_lag_seconds";
-      return new CacheLag(ReconcileBench.metric(base, name + "_count"), ReconcileBench.metric(base, name + "_sum"),
-          ReconcileBench.metric(base, name + "_max"));
+      String page = ReconcileBench.metrics(base);
+      return new CacheLag(ReconcileBench.metricIn(page, name + "_count"), ReconcileBench.metricIn(page, name + "_sum"),
+          ReconcileBench.metricIn(page, name + "_max"));
     }
 
     String since(CacheLag before) {

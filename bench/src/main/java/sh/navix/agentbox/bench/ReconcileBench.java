@@ -155,21 +155,30 @@ final class ReconcileBench {
 
   /** Sum of every sample of a Prometheus metric whose line starts with {@code prefix}. */
   static double metric(String base, String prefix) {
+    return metricIn(metrics(base), prefix);
+  }
+
+  /** The gateway's /metrics page; empty when it cannot be read. */
+  static String metrics(String base) {
     try {
-      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).timeout(Duration.ofSeconds(10)).build(),
-          HttpResponse.BodyHandlers.ofString());
-      double sum = 0;
-      boolean found = false;
-      for (String line : r.body().split("\n")) {
-        if (line.startsWith(prefix) && (line.length() == prefix.length() || " {,".indexOf(line.charAt(prefix.length())) >= 0)) {
-          sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-          found = true;
-        }
-      }
-      return found ? sum : Double.NaN;
+      return HTTP.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
     } catch (Exception e) {
-      return Double.NaN;
+      return "";
     }
+  }
+
+  /** The sum of the series named {@code prefix} on a /metrics page (all their labels); NaN when it has none. */
+  static double metricIn(String page, String prefix) {
+    double sum = 0;
+    boolean found = false;
+    for (String line : page.split("\n")) {
+      if (line.startsWith(prefix) && (line.length() == prefix.length() || " {,".indexOf(line.charAt(prefix.length())) >= 0)) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        found = true;
+      }
+    }
+    return found ? sum : Double.NaN;
   }
 
   static BooleanSupplier sinceAtLeast(Instant start, Duration d) {

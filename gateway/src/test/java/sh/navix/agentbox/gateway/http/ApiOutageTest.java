@@ -11,8 +11,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,7 +23,6 @@ import sh.navix.agentbox.devcluster.Await;
 import sh.navix.agentbox.devcluster.DevCluster;
 import sh.navix.agentbox.devcluster.DevClusterOptions;
 import sh.navix.agentbox.gateway.Gateway;
-import sh.navix.agentbox.gateway.GatewayOptions;
 
 /**
  * The Kubernetes API goes away under a running gateway (a TCP proxy in front of the dev cluster is
@@ -50,9 +47,7 @@ class ApiOutageTest {
 
     sh.navix.agentbox.devcluster.Pools.create(cluster.client(), "outage", 3);
 
-    GatewayOptions o = GatewayOptions.parse(List.of("--host", "127.0.0.1", "--api-port", "0", "--proxy-port", "0", "--grpc-port", "0", "--home", home.resolve("gw").toString(),
-        "--kubeconfig", viaProxy.toString()), Map.of());
-    gateway = Gateway.start(o).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    gateway = GatewayProcesses.start(home.resolve("gw"), viaProxy);
     Await.until("3 idle pods", Duration.ofSeconds(30), () -> idle() == 3 ? true : null);
   }
 

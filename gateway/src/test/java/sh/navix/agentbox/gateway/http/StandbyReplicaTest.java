@@ -13,7 +13,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -28,7 +27,6 @@ import sh.navix.agentbox.devcluster.DevCluster;
 import sh.navix.agentbox.devcluster.DevClusterOptions;
 import sh.navix.agentbox.devcluster.Leases;
 import sh.navix.agentbox.gateway.Gateway;
-import sh.navix.agentbox.gateway.GatewayOptions;
 
 /**
  * A gateway that does not lead (another replica holds the Lease) serves creates like any other;
@@ -40,20 +38,18 @@ class StandbyReplicaTest {
   static Vertx vertx;
   static DevCluster cluster;
   static Gateway gateway;
-  static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  static final HttpClient HTTP = GatewayProcesses.HTTP;
 
   @BeforeAll
   static void start() throws Exception {
     vertx = Vertx.vertx();
     cluster = DevCluster.start(vertx, new DevClusterOptions().setPullDelay(Duration.ofMillis(100))).await(30, TimeUnit.SECONDS);
     sh.navix.agentbox.devcluster.Pools.create(cluster.client(), "standby", 2);
-    GatewayOptions o = GatewayOptions.parse(List.of("--host", "127.0.0.1", "--api-port", "0", "--proxy-port", "0", "--grpc-port", "0",
-        "--home", home.resolve("gw").toString(), "--kubeconfig", cluster.writeKubeconfig(home.resolve("kubeconfig")).toString()), Map.of());
-    gateway = Gateway.start(o).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    gateway = GatewayProcesses.start(home.resolve("gw"), cluster.writeKubeconfig(home.resolve("kubeconfig")));
     // The gateway fills the pool while it leads, then another replica takes the Lease.
     Await.until("2 idle pods", Duration.ofSeconds(30), () -> pods(SandboxPhase.IDLE).stream().filter(Pods::ready).count() == 2 ? true : null);
     Leases.takeOver(cluster.client(), "default", "agentbox-gateway-leader", "another-replica", Duration.ofHours(1));
-    Await.until("the gateway stands by", Duration.ofSeconds(30), () -> metric("agentbox_leader 0.0") ? true : null);
+    Await.until("the gateway stands by", Duration.ofSeconds(30), () -> GatewayProcesses.metric(gateway, "agentbox_leader 0.0") ? true : null);
   }
 
   @AfterAll
@@ -66,16 +62,6 @@ class StandbyReplicaTest {
   static List<Pod> pods(SandboxPhase phase) {
     return cluster.client().pods().inNamespace("default").withLabel(Labels.SANDBOX_POOL, "standby").list().getItems().stream()
         .filter(p -> Pods.inPhase(p, phase)).toList();
-  }
-
-  static boolean metric(String line) {
-    try {
-      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.apiPort() + "/metrics")).build(),
-          HttpResponse.BodyHandlers.ofString());
-      return r.body().lines().anyMatch(line::equals);
-    } catch (java.io.IOException | InterruptedException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   /**

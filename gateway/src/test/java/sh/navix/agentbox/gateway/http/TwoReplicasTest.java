@@ -22,7 +22,6 @@ import sh.navix.agentbox.devcluster.Await;
 import sh.navix.agentbox.devcluster.DevCluster;
 import sh.navix.agentbox.devcluster.DevClusterOptions;
 import sh.navix.agentbox.gateway.Gateway;
-import sh.navix.agentbox.gateway.GatewayOptions;
 
 /**
  * Two gateway processes on one cluster, as a production deployment runs them: one leads, the other
@@ -34,7 +33,7 @@ class TwoReplicasTest {
   static DevCluster cluster;
   static Gateway leader;
   static Gateway standby;
-  static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  static final HttpClient HTTP = GatewayProcesses.HTTP;
 
   @BeforeAll
   static void start() throws Exception {
@@ -48,10 +47,7 @@ class TwoReplicasTest {
   }
 
   static Gateway start(String name) throws Exception {
-    GatewayOptions o = GatewayOptions.parse(List.of("--host", "127.0.0.1", "--api-port", "0", "--proxy-port", "0", "--grpc-port", "0",
-        "--home", home.resolve(name).toString(), "--kubeconfig", cluster.writeKubeconfig(home.resolve(name + "-kubeconfig")).toString()),
-        Map.of());
-    return Gateway.start(o).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    return GatewayProcesses.start(home.resolve(name), cluster.writeKubeconfig(home.resolve(name + "-kubeconfig")));
   }
 
   @AfterAll
@@ -66,20 +62,11 @@ class TwoReplicasTest {
   }
 
   static HttpResponse<String> call(Gateway g, String method, String path, String body, String... headers) {
-    try {
-      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + g.apiPort() + path)).header("content-type", "application/json")
-          .timeout(Duration.ofSeconds(30)).method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-      for (int i = 0; i + 1 < headers.length; i += 2) {
-        b.header(headers[i], headers[i + 1]);
-      }
-      return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    } catch (java.io.IOException | InterruptedException e) {
-      throw new IllegalStateException(e);
-    }
+    return GatewayProcesses.call(g, method, path, body, headers);
   }
 
   static boolean metric(Gateway g, String line) {
-    return call(g, "GET", "/metrics", null).body().lines().anyMatch(line::equals);
+    return GatewayProcesses.metric(g, line);
   }
 
   /**

@@ -95,6 +95,7 @@ class RoutingAndActivityTest extends SandboxesOnDevCluster {
 
   @Test
   void aBurstOfRequestsCostsOneWritePerInterval() throws Exception {
+    noFreshLastActive();
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     ActivityTracker tracker = new ActivityTracker(vertx, admin, cache, registry, Duration.ofMillis(100));
     tracker.start();
@@ -130,29 +131,90 @@ class RoutingAndActivityTest extends SandboxesOnDevCluster {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     ActivityTracker tracker = new ActivityTracker(vertx, admin, cache, registry, Duration.ofMillis(100));
     String name = running.getMetadata().getName();
+    noFreshLastActive();
     tracker.start();
     try {
       tracker.touch("sbxrun"); // idle timeout 30 s: written now, the next write not before ~9 s
       Await.until("first write", Duration.ofSeconds(5), () -> registry.get("agentbox_activity_writes_total").counter().count() == 1 ? true : null);
-      admin.pods().inNamespace("default").withName(name).edit(p -> {
-        p.getMetadata().getAnnotations().put(Annotations.IDLE_TIMEOUT, "3");
-        return p;
-      });
-      Await.until("the cache sees the new timeout", Duration.ofSeconds(5), () -> cache.podBySandboxId("sbxrun")
-          .map(p -> "3".equals(Pods.annotation(p, Annotations.IDLE_TIMEOUT))).orElse(false) ? true : null);
+      Instant firstSecond = Pods.time(admin.pods().inNamespace("default").withName(name).get(), Annotations.LAST_ACTIVE).orElseThrow();
+      setAnnotations(name, Map.of(Annotations.IDLE_TIMEOUT, "3"));
+      // Activity within the second already written would change nothing: the next comes in a later one.
+      Await.until("a later second", Duration.ofSeconds(2), () -> Instant.now().isAfter(firstSecond.plusSeconds(1)) ? true : null);
       tracker.touch("sbxrun");
       // idle timeout 3 s → flush interval 1 s: written within a couple of seconds, not ~9 s later.
       Await.until("second write", Duration.ofSeconds(4), () -> registry.get("agentbox_activity_writes_total").counter().count() == 2 ? true : null);
     } finally {
       tracker.stop();
-      admin.pods().inNamespace("default").withName(name).edit(p -> {
-        p.getMetadata().getAnnotations().put(Annotations.IDLE_TIMEOUT, "30");
-        return p;
-      });
       // The other tests count writes at the 30 s timeout's interval: not before the cache has it back.
-      Await.until("the cache sees the timeout restored", Duration.ofSeconds(5), () -> cache.podBySandboxId("sbxrun")
-          .map(p -> "30".equals(Pods.annotation(p, Annotations.IDLE_TIMEOUT))).orElse(false) ? true : null);
+      setAnnotations(name, Map.of(Annotations.IDLE_TIMEOUT, "30"));
     }
+  }
+
+  /**
+   * Two replicas that each see part of a sandbox's traffic: the second leaves its write out while
+   * the first one's last-active is fresh, instead of writing the same news again, and writes once
+   * that has aged half an interval: the WebSocket open through it is not lost.
+   */
+  @Test
+  void aSecondReplicaLeavesItsWriteOutWhileTheFirstOnesIsFreshButNotItsActivity() throws Exception {
+    String name = running.getMetadata().getName();
+    // idle timeout 18 s → flush interval 6 s; a last-active 4 s old is not fresh (over 3 s) and far from its deadline.
+    Instant old = Instant.now().minusSeconds(4).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    setAnnotations(name, Map.of(Annotations.IDLE_TIMEOUT, "18", Annotations.LAST_ACTIVE, old.toString()));
+    SimpleMeterRegistry first = new SimpleMeterRegistry();
+    SimpleMeterRegistry second = new SimpleMeterRegistry();
+    ActivityTracker a = new ActivityTracker(vertx, admin, cache, first, Duration.ofMillis(100));
+    ActivityTracker b = new ActivityTracker(vertx, admin, cache, second, Duration.ofMillis(100));
+    a.start();
+    b.start();
+    try {
+      Instant touched = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+      a.touch("sbxrun");
+      Instant written = Await.until("the first replica's write in the cache", Duration.ofSeconds(5), () -> cache.podBySandboxId("sbxrun")
+          .flatMap(p -> Pods.time(p, Annotations.LAST_ACTIVE)).filter(t -> !t.isBefore(touched)).orElse(null));
+      assertThat(count(first, "agentbox_activity_writes_total")).isEqualTo(1);
+
+      b.tunnelOpened("sbxrun"); // a WebSocket through the second replica: active from now on
+      Await.until("the second replica leaves its write out", Duration.ofSeconds(5),
+          () -> count(second, "agentbox_activity_writes_skipped_total") >= 1 ? true : null);
+      assertThat(count(second, "agentbox_activity_writes_total")).isZero();
+      assertThat(Pods.time(admin.pods().inNamespace("default").withName(name).get(), Annotations.LAST_ACTIVE)).contains(written);
+
+      Instant later = Await.until("the second replica's write", Duration.ofSeconds(10), () -> count(second, "agentbox_activity_writes_total") == 1
+          ? Pods.time(admin.pods().inNamespace("default").withName(name).get(), Annotations.LAST_ACTIVE).orElseThrow() : null);
+      assertThat(later).isAfter(written);
+      assertThat(count(first, "agentbox_activity_writes_total")).as("nothing new on the first replica").isEqualTo(1);
+    } finally {
+      a.stop();
+      b.stop();
+      b.tunnelClosed("sbxrun");
+      setAnnotations(name, Map.of(Annotations.IDLE_TIMEOUT, "30"));
+    }
+  }
+
+  /**
+   * The running sandbox's last-active, as an earlier test may have left it, made 6 s old: with the
+   * 30 s idle timeout (flush interval 10 s) no longer fresh, so a tracker's first write is not left
+   * out as another replica's news.
+   */
+  private static void noFreshLastActive() {
+    Instant aged = Instant.now().minusSeconds(6).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    setAnnotations(running.getMetadata().getName(), Map.of(Annotations.IDLE_TIMEOUT, "30", Annotations.LAST_ACTIVE, aged.toString()));
+  }
+
+  private static double count(SimpleMeterRegistry registry, String counter) {
+    var c = registry.find(counter).counter();
+    return c == null ? 0 : c.count();
+  }
+
+  /** Sets annotations of the pod and waits until the cache shows them. */
+  private static void setAnnotations(String pod, Map<String, String> annotations) {
+    admin.pods().inNamespace("default").withName(pod).edit(p -> {
+      p.getMetadata().getAnnotations().putAll(annotations);
+      return p;
+    });
+    Await.until("the cache sees " + annotations, Duration.ofSeconds(5), () -> cache.podBySandboxId("sbxrun")
+        .map(p -> annotations.entrySet().stream().allMatch(e -> e.getValue().equals(Pods.annotation(p, e.getKey())))).orElse(false) ? true : null);
   }
 
   /** A last-active write that failed (API server unreachable) is tried again soon, not only after the next activity. */
@@ -161,6 +223,7 @@ class RoutingAndActivityTest extends SandboxesOnDevCluster {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     try (var unreachable = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(new io.fabric8.kubernetes.client.ConfigBuilder()
         .withMasterUrl("http://127.0.0.1:1").withRequestRetryBackoffLimit(0).withConnectionTimeout(1000).build()).build()) {
+      noFreshLastActive();
       ActivityTracker tracker = new ActivityTracker(vertx, unreachable, cache, registry, Duration.ofMillis(100));
       tracker.start();
       try {

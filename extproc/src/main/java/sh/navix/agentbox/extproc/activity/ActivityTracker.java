@@ -10,6 +10,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +34,14 @@ import sh.navix.agentbox.api.lifecycle.Timeouts;
  * annotation when activity advanced, at most once per min(120 s, idleTimeout / 3) per sandbox
  * (with jitter, so sandboxes do not flush in step), batched and off the event loop. Whatever the
  * request rate, a sandbox costs at most one API write per interval.
+ *
+ * <p>With several replicas, each sees part of a sandbox's traffic and keeps its own record. A
+ * replica leaves a due write out when the pod (in its cache) already shows a last-active that makes
+ * it pointless or that another replica wrote less than half an interval ago, provided the idle
+ * deadline that annotation gives is later than this replica's next chance to write; its activity
+ * then goes out at that next chance, if no other write covered it by then. So a sandbox used
+ * through every replica still costs about one write per interval, not one per replica, and no
+ * activity reaches the annotation later than the idle-timeout check allows for.
  */
 public final class ActivityTracker {
   private static final Logger LOG = LoggerFactory.getLogger(ActivityTracker.class);
@@ -47,6 +56,7 @@ public final class ActivityTracker {
   private final Map<String, State> sandboxes = new ConcurrentHashMap<>();
   private final Counter writes;
   private final Counter writeFailures;
+  private final Counter writesSkipped;
   private long timer = -1;
   private boolean flushing;
 
@@ -88,6 +98,8 @@ public final class ActivityTracker {
     this.tick = tick;
     this.writes = Counter.builder("agentbox_activity_writes_total").description("last-active annotation writes").register(registry);
     this.writeFailures = Counter.builder("agentbox_activity_write_failures_total").description("last-active writes that failed").register(registry);
+    this.writesSkipped = Counter.builder("agentbox_activity_writes_skipped_total")
+        .description("Due last-active writes left out because the pod already showed a last-active as recent (another replica's)").register(registry);
     io.micrometer.core.instrument.Gauge.builder("agentbox_activity_open_tunnels", sandboxes,
         m -> m.values().stream().mapToInt(s -> s.tunnels.get()).sum()).description("Open WebSocket/tunnel connections").register(registry);
   }
@@ -178,6 +190,16 @@ public final class ActivityTracker {
         continue;
       }
       long jitter = (long) (interval * 0.1 * (ThreadLocalRandom.current().nextDouble() * 2 - 1));
+      boolean covered = covered(pod.get(), activity);
+      if (covered || recentEnough(pod.get(), now, interval, tick.toMillis())) {
+        if (covered) {
+          s.writtenMillis = activity; // the annotation already says as much as this write would
+        }
+        s.nextFlushMillis = now + interval + jitter;
+        s.intervalMillis = interval;
+        writesSkipped.increment();
+        continue;
+      }
       due.add(new Due(s, pod.get(), activity, s.writtenMillis, interval));
       s.writtenMillis = activity;
       s.nextFlushMillis = now + interval + jitter;
@@ -205,6 +227,31 @@ public final class ActivityTracker {
       flushing = false;
       return Future.succeededFuture();
     });
+  }
+
+  /**
+   * The pod already shows a last-active no earlier than {@code activityMillis} as it would be
+   * written (whole seconds): writing it would change nothing.
+   */
+  static boolean covered(Pod p, long activityMillis) {
+    Instant written = Instant.ofEpochMilli(activityMillis).truncatedTo(ChronoUnit.SECONDS);
+    return Pods.time(p, Annotations.LAST_ACTIVE).map(shown -> !shown.isBefore(written)).orElse(false);
+  }
+
+  /**
+   * The pod's last-active was written less than half an interval before {@code now} (by another
+   * replica: this one's own writes are at least 0.9 intervals apart), and the idle deadline it
+   * gives (if the sandbox has an idle timeout) is later than the latest this replica's activity
+   * would go out if the write is left out now: at its next flush (an interval, its jitter and a
+   * tick from now), tried again {@link #RETRY_AFTER_FAILURE_MILLIS} later if that write fails.
+   */
+  static boolean recentEnough(Pod p, long now, long intervalMillis, long tickMillis) {
+    Optional<Instant> shown = Pods.time(p, Annotations.LAST_ACTIVE);
+    if (shown.isEmpty() || now - shown.get().toEpochMilli() >= intervalMillis / 2) {
+      return false;
+    }
+    long latestWrite = now + intervalMillis * 11 / 10 + tickMillis + RETRY_AFTER_FAILURE_MILLIS;
+    return Timeouts.idleDeadline(p).map(deadline -> deadline.toEpochMilli() > latestWrite).orElse(true);
   }
 
   /** How often a sandbox's activity reaches its pod: min(120 s, idleTimeout / 3), at least one second. */

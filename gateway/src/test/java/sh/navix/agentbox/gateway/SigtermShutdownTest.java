@@ -73,6 +73,7 @@ class SigtermShutdownTest {
     String base = "http://" + api.group(1) + ":" + api.group(2);
     awaitLine(Pattern.compile("ready: cluster cache synced"), Duration.ofSeconds(60));
     assertThat(get(base + "/readyz").statusCode()).isEqualTo(200);
+    assertThat(output).as("a clean start logs no warning or error").noneMatch(l -> l.contains(" WARN ") || l.contains(" ERROR "));
 
     // SIGTERM through the handle: Process.destroy() would also close our end of its output pipe.
     assertThat(process.toHandle().destroy()).isTrue();

@@ -10,6 +10,7 @@ public final class DevClusterOptions {
   private String nodeName = "dev-node-1";
   private boolean registerCrds = true;
   private int watchHistory = 10_000;
+  private boolean audit;
 
   public String getHost() {
     return host;
@@ -75,6 +76,19 @@ public final class DevClusterOptions {
       throw new IllegalArgumentException("watch history must keep at least 1 deletion, not " + deletions);
     }
     this.watchHistory = deletions;
+    return this;
+  }
+
+  public boolean isAudit() {
+    return audit;
+  }
+
+  /**
+   * Whether the API server keeps an audit of who asked it for what ({@link DevCluster#accesses}):
+   * each distinct kind of request per user, as Kubernetes authorizes it. Off by default.
+   */
+  public DevClusterOptions setAudit(boolean audit) {
+    this.audit = audit;
     return this;
   }
 }

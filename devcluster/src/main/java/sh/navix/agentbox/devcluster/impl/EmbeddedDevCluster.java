@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.http.Dispatcher;
 import io.fabric8.mockwebserver.ServerRequest;
 import io.fabric8.mockwebserver.ServerResponse;
 import io.vertx.core.Future;
@@ -43,9 +44,11 @@ public final class EmbeddedDevCluster implements DevCluster {
   private final DevKubelet kubelet;
   private final RunningContainers running;
   private final String masterUrl;
+  private final AuditDispatcher audit;
 
   private EmbeddedDevCluster(KubernetesMockServer server, KubernetesClient client, DevKubelet kubelet, RunningContainers running,
-      String masterUrl) {
+      String masterUrl, AuditDispatcher audit) {
+    this.audit = audit;
     this.server = server;
     this.client = client;
     this.kubelet = kubelet;
@@ -59,9 +62,10 @@ public final class EmbeddedDevCluster implements DevCluster {
           Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
           RunningContainers running = new RunningContainers();
           MockWebServer web = new MockWebServer();
-          KubernetesMockServer server =
-              new KubernetesMockServer(new Context(), web, responses, new UnrecordedDispatcher(web, new ExecDispatcher(
-                  new NonBlockingWatchDispatcher(new DeletePreconditionDispatcher(new MixedDispatcher(responses, options.getWatchHistory()))), running)), false);
+          Dispatcher dispatcher = new UnrecordedDispatcher(web, new ExecDispatcher(
+              new NonBlockingWatchDispatcher(new DeletePreconditionDispatcher(new MixedDispatcher(responses, options.getWatchHistory()))), running));
+          AuditDispatcher audit = options.isAudit() ? new AuditDispatcher(dispatcher) : null;
+          KubernetesMockServer server = new KubernetesMockServer(new Context(), web, responses, audit != null ? audit : dispatcher, false);
           server.init(InetAddress.getByName(options.getHost()), options.getApiPort());
           String url = "http://" + options.getHost() + ":" + server.getPort();
           Config config = new ConfigBuilder().withMasterUrl(url).withNamespace("default").withRequestTimeout(30_000)
@@ -74,7 +78,7 @@ public final class EmbeddedDevCluster implements DevCluster {
             }
           }
           LOG.info("embedded Kubernetes API server on {}", url);
-          return new EmbeddedDevCluster(server, client, new DevKubelet(vertx, client, options, running), running, url);
+          return new EmbeddedDevCluster(server, client, new DevKubelet(vertx, client, options, running), running, url, audit);
         })
         .compose(c -> c.kubelet.start().map(v -> (DevCluster) c));
   }
@@ -110,7 +114,12 @@ public final class EmbeddedDevCluster implements DevCluster {
   }
 
   @Override
-  public Path writeKubeconfig(Path file) {
+  public java.util.Set<Access> accesses() {
+    return audit == null ? java.util.Set.of() : audit.accesses();
+  }
+
+  @Override
+  public Path writeKubeconfig(Path file, String user) {
     String yaml = String.join("\n",
         "apiVersion: v1",
         "kind: Config",
@@ -121,7 +130,7 @@ public final class EmbeddedDevCluster implements DevCluster {
         "users:",
         "- name: agentbox-dev",
         "  user:",
-        "    token: dev",
+        "    token: " + user,
         "contexts:",
         "- name: agentbox-dev",
         "  context:",

@@ -18,10 +18,15 @@ final class GatewayProcesses {
 
   private GatewayProcesses() {}
 
-  /** A gateway on loopback, every port picked free, its home at {@code home}, reaching the cluster through {@code kubeconfig}. */
-  static Gateway start(Path home, Path kubeconfig) throws Exception {
-    GatewayOptions o = GatewayOptions.parse(List.of("--host", "127.0.0.1", "--api-port", "0", "--proxy-port", "0", "--grpc-port", "0",
-        "--home", home.toString(), "--kubeconfig", kubeconfig.toString()), Map.of());
+  /**
+   * A gateway on loopback, every port picked free, its home at {@code home}, reaching the cluster
+   * through {@code kubeconfig}, with any further {@code flags}.
+   */
+  static Gateway start(Path home, Path kubeconfig, String... flags) throws Exception {
+    List<String> args = new java.util.ArrayList<>(List.of("--host", "127.0.0.1", "--api-port", "0", "--proxy-port", "0", "--grpc-port", "0",
+        "--home", home.toString(), "--kubeconfig", kubeconfig.toString()));
+    args.addAll(List.of(flags));
+    GatewayOptions o = GatewayOptions.parse(args, Map.of());
     return Gateway.start(o).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
   }
 

@@ -259,12 +259,13 @@ class UnconfirmedClaimTest {
     assertThat(r.error().status()).isEqualTo(503);
     assertThat(holders("otherkey")).as("this replica's write never arrived").isEmpty();
     // The client's retry reached another replica, which claimed a pod for the same key (earlier
-    // claimed-at than this replica's attempt, so it cannot pass for it).
+    // claimed-at than this replica's attempt, so it cannot pass for it; but within its startup
+    // timeout, or the leader fails it as timed out and no pod holds the sandbox any more).
     Await.until("another replica's claim", Duration.ofSeconds(10), () -> {
       Pod idle = cache.pods("default", "other", SandboxPhase.IDLE).get(0);
       try {
         return cluster.client().pods().inNamespace("default").resource(PodTransitions.claim(idle, new PodTransitions.ClaimSpec("otherkey",
-            Map.of(), null, null, null, Duration.ofMinutes(2), null, null, null, null, Instant.now().minusSeconds(3600)))).update();
+            Map.of(), null, null, null, Duration.ofMinutes(2), null, null, null, null, Instant.now().minusSeconds(30)))).update();
       } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
         if (e.getCode() == 409) {
           return null; // the pod changed since the cache saw it (the simulated kubelet): again

@@ -149,6 +149,44 @@ class RbacTest {
 
   @Test
   void theManifestAllowsEverythingTheGatewayDoesAndNothingElse() throws Exception {
+    List<Access> made = requestsOfALife();
+    List<Grant> grants;
+    // Only to read the manifest: it talks to no server.
+    try (KubernetesClient offline = new io.fabric8.kubernetes.client.KubernetesClientBuilder()
+        .withConfig(new io.fabric8.kubernetes.client.ConfigBuilder().withMasterUrl("http://127.0.0.1:1").build()).build()) {
+      grants = grants(offline);
+    }
+    assertThat(made).as("requests the gateway made that the manifest does not allow")
+        .filteredOn(x -> x.isResourceRequest() ? grants.stream().noneMatch(gr -> gr.allows(x)) : !discovery(x)).isEmpty();
+    Set<String> used = made.stream().filter(Access::isResourceRequest).map(RbacTest::permission).collect(Collectors.toCollection(TreeSet::new));
+    Set<String> granted = permissions(grants);
+    assertThat(granted).as("permissions needed on other paths").containsAll(NEEDED_ELSEWHERE.keySet());
+    Set<String> unused = new TreeSet<>(granted);
+    unused.removeAll(used);
+    unused.removeAll(NEEDED_ELSEWHERE.keySet());
+    assertThat(unused).as("permissions granted for nothing (used: %s)", used).isEmpty();
+  }
+
+  /**
+   * With {@code --namespace default} every request about pods and pools stays in that namespace, so
+   * a Role there can grant them (README says so); only templates (cluster-scoped) and the Lease (in
+   * the gateway's own namespace) are asked for elsewhere.
+   */
+  @Test
+  void withOneNamespaceOnlyTemplatesAndTheLeaseAreAskedForOutsideIt() throws Exception {
+    List<Access> made = requestsOfALife("--namespace", "default");
+    assertThat(made).filteredOn(Access::isResourceRequest).extracting(Access::resource).contains("pods", "sandboxpools");
+    assertThat(made).as("requests outside namespace default")
+        .filteredOn(x -> x.isResourceRequest() && !x.namespace().equals("default"))
+        .allMatch(x -> x.resource().equals("sandboxtemplates") && x.namespace().isEmpty()
+            || x.resource().equals("leases") && x.namespace().equals(NAMESPACE));
+  }
+
+  /**
+   * What a gateway, as the manifest's ServiceAccount with {@code flags}, asks of the API server
+   * through a sandbox's whole life (see the class).
+   */
+  List<Access> requestsOfALife(String... flags) throws Exception {
     Vertx vertx = Vertx.vertx();
     DevCluster cluster = DevCluster.start(vertx, new DevClusterOptions().setAudit(true).setPullDelay(Duration.ofMillis(100)))
         .await(30, TimeUnit.SECONDS);
@@ -162,8 +200,9 @@ class RbacTest {
           admin.load(in).create();
         }
       }
-      gateway = GatewayProcesses.start(home.resolve("g"), cluster.writeKubeconfig(home.resolve("kubeconfig"), USER),
-          "--lease-namespace", NAMESPACE);
+      List<String> args = new ArrayList<>(List.of("--lease-namespace", NAMESPACE));
+      args.addAll(List.of(flags));
+      gateway = GatewayProcesses.start(home.resolve("g"), cluster.writeKubeconfig(home.resolve("kubeconfig"), USER), args.toArray(String[]::new));
       Gateway g = gateway;
       Await.until("the gateway leads", Duration.ofSeconds(30), () -> GatewayProcesses.metric(g, "agentbox_leader 1.0") ? true : null);
       Await.until("2 idle pods", Duration.ofSeconds(30), () -> idle(admin) == 2 ? true : null);
@@ -190,18 +229,7 @@ class RbacTest {
       }
       gateway.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS); // hands the Lease back
       gateway = null;
-
-      List<Access> made = cluster.accesses().stream().filter(x -> x.user().equals(USER)).toList();
-      List<Grant> grants = grants(admin);
-      assertThat(made).as("requests the gateway made that the manifest does not allow")
-          .filteredOn(x -> x.isResourceRequest() ? grants.stream().noneMatch(gr -> gr.allows(x)) : !discovery(x)).isEmpty();
-      Set<String> used = made.stream().filter(Access::isResourceRequest).map(RbacTest::permission).collect(Collectors.toCollection(TreeSet::new));
-      Set<String> granted = permissions(grants);
-      assertThat(granted).as("permissions needed on other paths").containsAll(NEEDED_ELSEWHERE.keySet());
-      Set<String> unused = new TreeSet<>(granted);
-      unused.removeAll(used);
-      unused.removeAll(NEEDED_ELSEWHERE.keySet());
-      assertThat(unused).as("permissions granted for nothing (used: %s)", used).isEmpty();
+      return cluster.accesses().stream().filter(x -> x.user().equals(USER)).toList();
     } finally {
       if (gateway != null) {
         gateway.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);

@@ -153,13 +153,13 @@ class RoutingAndActivityTest extends SandboxesOnDevCluster {
   /**
    * Two replicas that each see part of a sandbox's traffic: the second leaves its write out while
    * the first one's last-active is fresh, instead of writing the same news again, and writes once
-   * that has aged half an interval: the WebSocket open through it is not lost.
+   * the first one's next write was due and did not come: the WebSocket open through it is not lost.
    */
   @Test
   void aSecondReplicaLeavesItsWriteOutWhileTheFirstOnesIsFreshButNotItsActivity() throws Exception {
     String name = running.getMetadata().getName();
-    // idle timeout 18 s → flush interval 6 s; a last-active 4 s old is not fresh (over 3 s) and far from its deadline.
-    Instant old = Instant.now().minusSeconds(4).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    // idle timeout 18 s → flush interval 6 s; a last-active 6 s old is not fresh (over 5.4 s) and far from its deadline.
+    Instant old = Instant.now().minusSeconds(6).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
     setAnnotations(name, Map.of(Annotations.IDLE_TIMEOUT, "18", Annotations.LAST_ACTIVE, old.toString()));
     SimpleMeterRegistry first = new SimpleMeterRegistry();
     SimpleMeterRegistry second = new SimpleMeterRegistry();
@@ -180,7 +180,8 @@ class RoutingAndActivityTest extends SandboxesOnDevCluster {
       assertThat(count(second, "agentbox_activity_writes_total")).isZero();
       assertThat(Pods.time(admin.pods().inNamespace("default").withName(name).get(), Annotations.LAST_ACTIVE)).contains(written);
 
-      Instant later = Await.until("the second replica's write", Duration.ofSeconds(10), () -> count(second, "agentbox_activity_writes_total") == 1
+      // The first replica's next write would be due 6 s after its last: the second looks 9 s after it.
+      Instant later = Await.until("the second replica's write", Duration.ofSeconds(15), () -> count(second, "agentbox_activity_writes_total") == 1
           ? Pods.time(admin.pods().inNamespace("default").withName(name).get(), Annotations.LAST_ACTIVE).orElseThrow() : null);
       assertThat(later).isAfter(written);
       assertThat(count(first, "agentbox_activity_writes_total")).as("nothing new on the first replica").isEqualTo(1);
@@ -193,12 +194,12 @@ class RoutingAndActivityTest extends SandboxesOnDevCluster {
   }
 
   /**
-   * The running sandbox's last-active, as an earlier test may have left it, made 6 s old: with the
-   * 30 s idle timeout (flush interval 10 s) no longer fresh, so a tracker's first write is not left
-   * out as another replica's news.
+   * The running sandbox's last-active, as an earlier test may have left it, made 10 s old: with the
+   * 30 s idle timeout (flush interval 10 s) no longer fresh (9 s), so a tracker's first write is not
+   * left out as another replica's news.
    */
   private static void noFreshLastActive() {
-    Instant aged = Instant.now().minusSeconds(6).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    Instant aged = Instant.now().minusSeconds(10).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
     setAnnotations(running.getMetadata().getName(), Map.of(Annotations.IDLE_TIMEOUT, "30", Annotations.LAST_ACTIVE, aged.toString()));
   }
 

@@ -37,11 +37,13 @@ import sh.navix.agentbox.api.lifecycle.Timeouts;
  *
  * <p>With several replicas, each sees part of a sandbox's traffic and keeps its own record. A
  * replica leaves a due write out when the pod (in its cache) already shows a last-active that makes
- * it pointless or that another replica wrote less than half an interval ago, provided the idle
- * deadline that annotation gives is later than this replica's next chance to write; its activity
- * then goes out at that next chance, if no other write covered it by then. So a sandbox used
- * through every replica still costs about one write per interval, not one per replica, and no
- * activity reaches the annotation later than the idle-timeout check allows for.
+ * it pointless, or one that another replica wrote less than 0.9 intervals ago: that replica writes
+ * on its own schedule, so this one looks again half an interval after the other's next write is
+ * due, and writes then only if none came. Provided the idle deadline the annotation gives is later
+ * than that look (and a failed write's retry after it). So the replica that wrote first goes on
+ * writing, the others stand by half an interval out of step with it (clear of its jitter), a
+ * sandbox used through every replica costs about one write per interval, not one per replica, and
+ * no activity reaches the annotation later than the idle-timeout check allows for.
  */
 public final class ActivityTracker {
   private static final Logger LOG = LoggerFactory.getLogger(ActivityTracker.class);
@@ -190,12 +192,16 @@ public final class ActivityTracker {
         continue;
       }
       long jitter = (long) (interval * 0.1 * (ThreadLocalRandom.current().nextDouble() * 2 - 1));
-      boolean covered = covered(pod.get(), activity);
-      if (covered || recentEnough(pod.get(), now, interval, tick.toMillis())) {
-        if (covered) {
-          s.writtenMillis = activity; // the annotation already says as much as this write would
-        }
+      if (covered(pod.get(), activity)) {
+        s.writtenMillis = activity; // the annotation already says as much as this write would
         s.nextFlushMillis = now + interval + jitter;
+        s.intervalMillis = interval;
+        writesSkipped.increment();
+        continue;
+      }
+      long lookAgain = othersWrite(pod.get(), s.writtenMillis, now, interval, tick.toMillis());
+      if (lookAgain > 0) {
+        s.nextFlushMillis = lookAgain;
         s.intervalMillis = interval;
         writesSkipped.increment();
         continue;
@@ -239,19 +245,28 @@ public final class ActivityTracker {
   }
 
   /**
-   * The pod's last-active was written less than half an interval before {@code now} (by another
-   * replica: this one's own writes are at least 0.9 intervals apart), and the idle deadline it
-   * gives (if the sandbox has an idle timeout) is later than the latest this replica's activity
-   * would go out if the write is left out now: at its next flush (an interval, its jitter and a
-   * tick from now), tried again {@link #RETRY_AFTER_FAILURE_MILLIS} later if that write fails.
+   * When to look again instead of writing now, or 0 to write now. Not 0 when the pod's last-active
+   * is not this replica's own last write ({@code ownWrittenMillis}, as written: whole seconds), is
+   * less than 0.9 intervals old (another replica writes it on its own schedule, the next due an
+   * interval after it, give or take its 10 % jitter), and the idle deadline it gives (if the
+   * sandbox has an idle timeout) is later than the latest this replica's activity would go out if
+   * left out now: at the look again, half an interval after the other replica's next write is due,
+   * plus a tick, plus {@link #RETRY_AFTER_FAILURE_MILLIS} if that write fails.
    */
-  static boolean recentEnough(Pod p, long now, long intervalMillis, long tickMillis) {
+  static long othersWrite(Pod p, long ownWrittenMillis, long now, long intervalMillis, long tickMillis) {
     Optional<Instant> shown = Pods.time(p, Annotations.LAST_ACTIVE);
-    if (shown.isEmpty() || now - shown.get().toEpochMilli() >= intervalMillis / 2) {
-      return false;
+    if (shown.isEmpty()) {
+      return 0;
     }
-    long latestWrite = now + intervalMillis * 11 / 10 + tickMillis + RETRY_AFTER_FAILURE_MILLIS;
-    return Timeouts.idleDeadline(p).map(deadline -> deadline.toEpochMilli() > latestWrite).orElse(true);
+    long written = shown.get().toEpochMilli();
+    if (written == Instant.ofEpochMilli(ownWrittenMillis).truncatedTo(ChronoUnit.SECONDS).toEpochMilli()
+        || now - written >= intervalMillis * 9 / 10) {
+      return 0;
+    }
+    long lookAgain = written + intervalMillis * 3 / 2; // later than now: it is under 0.9 intervals old
+    long latestWrite = lookAgain + tickMillis + RETRY_AFTER_FAILURE_MILLIS;
+    boolean inTime = Timeouts.idleDeadline(p).map(deadline -> deadline.toEpochMilli() > latestWrite).orElse(true);
+    return inTime ? lookAgain : 0;
   }
 
   /** How often a sandbox's activity reaches its pod: min(120 s, idleTimeout / 3), at least one second. */

@@ -36,25 +36,38 @@ class ActivityTrackerTest {
     assertThat(ActivityTracker.covered(pod("30", "yesterday"), NOW)).as("unreadable: write").isFalse();
   }
 
+  static final long NONE = 0;
+
   @Test
-  void aLastActiveUnderHalfAnIntervalOldIsRecentEnough() {
+  void anotherReplicasWriteUnder0point9IntervalsOldIsLookedAtAgainHalfAnIntervalAfterItsNextIsDue() {
     long interval = 10_000; // idle timeout 30 s
-    assertThat(ActivityTracker.recentEnough(pod("30", "2026-12-07T09:59:56Z"), NOW, interval, TICK)).as("4.4 s old").isTrue();
-    assertThat(ActivityTracker.recentEnough(pod("30", "2026-12-07T09:59:55Z"), NOW, interval, TICK)).as("5.4 s old").isFalse();
-    assertThat(ActivityTracker.recentEnough(pod("30", null), NOW, interval, TICK)).as("none written").isFalse();
-    assertThat(ActivityTracker.recentEnough(pod(null, "2026-12-07T09:59:58Z"), NOW, 120_000, TICK))
-        .as("no idle timeout: no deadline to keep").isTrue();
+    long written = Instant.parse("2026-12-07T09:59:56Z").toEpochMilli();
+    assertThat(ActivityTracker.othersWrite(pod("30", "2026-12-07T09:59:56Z"), NONE, NOW, interval, TICK)).as("4.4 s old")
+        .isEqualTo(written + 15_000);
+    assertThat(ActivityTracker.othersWrite(pod("30", "2026-12-07T09:59:52Z"), NONE, NOW, interval, TICK)).as("8.4 s old")
+        .isEqualTo(Instant.parse("2026-12-07T09:59:52Z").toEpochMilli() + 15_000);
+    assertThat(ActivityTracker.othersWrite(pod("30", "2026-12-07T09:59:51Z"), NONE, NOW, interval, TICK)).as("9.4 s old: its next is late").isZero();
+    assertThat(ActivityTracker.othersWrite(pod("30", null), NONE, NOW, interval, TICK)).as("none written").isZero();
+    assertThat(ActivityTracker.othersWrite(pod(null, "2026-12-07T09:59:58Z"), NONE, NOW, 120_000, TICK))
+        .as("no idle timeout: no deadline to keep").isEqualTo(Instant.parse("2026-12-07T09:59:58Z").toEpochMilli() + 180_000);
+  }
+
+  @Test
+  void notThisReplicasOwnWrite() {
+    long own = Instant.parse("2026-12-07T09:59:56.700Z").toEpochMilli(); // written as 09:59:56
+    assertThat(ActivityTracker.othersWrite(pod("30", "2026-12-07T09:59:56Z"), own, NOW, 10_000, TICK)).isZero();
   }
 
   /**
-   * Idle timeout 3 s, flush interval 1 s: a last-active 0.4 s old is fresh, but the deadline it
-   * gives (5 s after it) comes before this replica's next chance to write plus a failed write's
-   * retry: the write goes out now.
+   * Idle timeout 3 s, flush interval 1 s: a last-active 0.4 s old would be looked at again 1.5 s
+   * after it, but the deadline it gives (5 s after it) comes before that look plus a tick and a
+   * failed write's retry (5 s): the write goes out now. With idle timeout 60 s (interval 20 s) the
+   * deadline (81 s on) is well after the look (30 s on).
    */
   @Test
-  void notWhenTheDeadlineItGivesComesBeforeTheNextChanceToWrite() {
-    assertThat(ActivityTracker.recentEnough(pod("3", "2026-12-07T10:00:00Z"), NOW, 1_000, TICK)).isFalse();
-    // idle timeout 60 s, interval 20 s: the deadline (81 s on) is well after the next chance (~27 s on).
-    assertThat(ActivityTracker.recentEnough(pod("60", "2026-12-07T10:00:00Z"), NOW, 20_000, TICK)).isTrue();
+  void notWhenTheDeadlineItGivesComesBeforeTheLookAgainAndARetry() {
+    assertThat(ActivityTracker.othersWrite(pod("3", "2026-12-07T10:00:00Z"), NONE, NOW, 1_000, TICK)).isZero();
+    assertThat(ActivityTracker.othersWrite(pod("60", "2026-12-07T10:00:00Z"), NONE, NOW, 20_000, TICK))
+        .isEqualTo(Instant.parse("2026-12-07T10:00:00Z").toEpochMilli() + 30_000);
   }
 }

@@ -12,8 +12,9 @@ import org.slf4j.Marker;
  * at every start), on purpose, since all of them read one shared counter; Micrometer (since
  * 1.13.9) warns at the first such registration that it is ignored, which here loses nothing
  * (vert-x3/vertx-micrometer-metrics#259). An operator should not learn to ignore a WARN at every
- * start. Only that message, and only for meters named {@code vertx.*}: any other meter registered
- * twice still warns. Installed by {@code logback.xml}.
+ * start. Only that message, and only for meters named {@code vertx.*}: another meter registered
+ * twice is left to Micrometer (which warns at the first such registration in a process, and logs
+ * later ones at DEBUG). Installed by {@code logback.xml}.
  */
 public final class VertxGaugeWarningFilter extends TurboFilter {
   static final String MICROMETER_REGISTRY = "io.micrometer.core.instrument.MeterRegistry";

@@ -36,14 +36,15 @@ import sh.navix.agentbox.api.lifecycle.Timeouts;
  * request rate, a sandbox costs at most one API write per interval.
  *
  * <p>With several replicas, each sees part of a sandbox's traffic and keeps its own record. A
- * replica leaves a due write out when the pod (in its cache) already shows a last-active that makes
- * it pointless, or one that another replica wrote less than 0.9 intervals ago: that replica writes
- * on its own schedule, so this one looks again half an interval after the other's next write is
- * due, and writes then only if none came. Provided the idle deadline the annotation gives is later
- * than that look (and a failed write's retry after it). So the replica that wrote first goes on
- * writing, the others stand by half an interval out of step with it (clear of its jitter), a
- * sandbox used through every replica costs about one write per interval, not one per replica, and
- * no activity reaches the annotation later than the idle-timeout check allows for.
+ * replica leaves a due write out when the pod (in its cache) already shows a last-active that
+ * makes it pointless, or one that another replica wrote less than 0.9 intervals ago: that replica
+ * writes on its own schedule, so this one looks again half an interval after the other's next
+ * write is due, and writes then only if none came. It waits so only when the idle deadline the
+ * annotation gives is later than that look (and a failed write's retry after it). So the replica
+ * that wrote first goes on writing, the others stand by half an interval out of step with it
+ * (clear of its jitter), a sandbox used through every replica costs about one write per interval,
+ * not one per replica, and no activity reaches the annotation later than the idle-timeout check
+ * allows for.
  */
 public final class ActivityTracker {
   private static final Logger LOG = LoggerFactory.getLogger(ActivityTracker.class);

@@ -208,12 +208,13 @@ class RoutingAndActivityTest extends SandboxesOnDevCluster {
     return c == null ? 0 : c.count();
   }
 
-  /** Sets annotations of the pod and waits until the cache shows them. */
+  /**
+   * Sets annotations of the pod and waits until the cache shows them. A merge patch without a
+   * resourceVersion: the simulated node and the trackers write the pod too.
+   */
   private static void setAnnotations(String pod, Map<String, String> annotations) {
-    admin.pods().inNamespace("default").withName(pod).edit(p -> {
-      p.getMetadata().getAnnotations().putAll(annotations);
-      return p;
-    });
+    admin.pods().inNamespace("default").withName(pod).patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+        io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE), sh.navix.agentbox.api.Json.encode(Map.of("metadata", Map.of("annotations", annotations))));
     Await.until("the cache sees " + annotations, Duration.ofSeconds(5), () -> cache.podBySandboxId("sbxrun")
         .map(p -> annotations.entrySet().stream().allMatch(e -> e.getValue().equals(Pods.annotation(p, e.getKey())))).orElse(false) ? true : null);
   }

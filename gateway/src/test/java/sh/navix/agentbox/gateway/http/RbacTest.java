@@ -11,6 +11,8 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.RoleRef;
 import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.InputStream;
@@ -220,10 +222,10 @@ class RbacTest {
       }
       Await.until("both pods idle again", Duration.ofSeconds(30), () -> idle(admin) == 2 ? true : null);
       for (int replicas : new int[] {3, 1}) {
-        admin.resources(SandboxPool.class).inNamespace("default").withName("rbac").edit(p -> {
-          p.getSpec().setReplicas(replicas);
-          return p;
-        });
+        // A merge patch without a resourceVersion (kubectl patch --type merge): the gateway writes the
+        // pool too (its status, the last create time), and an edit of an older version would be a 409.
+        admin.resources(SandboxPool.class).inNamespace("default").withName("rbac")
+            .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"replicas\":" + replicas + "}}");
         Await.until(replicas + " pods", Duration.ofSeconds(30), () -> admin.pods().inNamespace("default").withLabel(Labels.SANDBOX_POOL, "rbac")
             .list().getItems().size() == replicas ? true : null);
       }

@@ -21,7 +21,6 @@ import sh.navix.agentbox.api.lifecycle.Pods;
 import sh.navix.agentbox.devcluster.ApiHop;
 import sh.navix.agentbox.devcluster.Await;
 import sh.navix.agentbox.devcluster.DevCluster;
-import sh.navix.agentbox.devcluster.DevClusterOptions;
 import sh.navix.agentbox.gateway.Gateway;
 
 /**
@@ -31,6 +30,7 @@ import sh.navix.agentbox.gateway.Gateway;
  */
 class ApiOutageTest {
   @TempDir static Path home;
+  static DevClusterGateways env;
   static Vertx vertx;
   static DevCluster cluster;
   static Gateway gateway;
@@ -39,24 +39,24 @@ class ApiOutageTest {
 
   @BeforeAll
   static void start() throws Exception {
-    vertx = Vertx.vertx();
-    cluster = DevCluster.start(vertx, new DevClusterOptions().setPullDelay(Duration.ofMillis(100))).await(30, TimeUnit.SECONDS);
+    env = DevClusterGateways.start(home);
+    vertx = env.vertx;
+    cluster = env.cluster;
     proxy = ApiHop.start(vertx, cluster).await(10, TimeUnit.SECONDS);
     String kubeconfig = Files.readString(cluster.writeKubeconfig(home.resolve("direct"))).replace(cluster.masterUrl(), proxy.masterUrl());
     Path viaProxy = Files.writeString(home.resolve("kubeconfig"), kubeconfig);
 
     sh.navix.agentbox.devcluster.Pools.create(cluster.client(), "outage", 3);
 
-    gateway = GatewayProcesses.start(home.resolve("gw"), viaProxy);
+    gateway = env.gateway("gw", viaProxy);
     Await.until("3 idle pods", Duration.ofSeconds(30), () -> idle() == 3 ? true : null);
   }
 
   @AfterAll
   static void stop() throws Exception {
-    gateway.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    env.stop(gateway); // through the hop, still there: it hands back its Lease
     proxy.close().await(10, TimeUnit.SECONDS);
-    cluster.stop().await(30, TimeUnit.SECONDS);
-    vertx.close().await(10, TimeUnit.SECONDS);
+    env.close();
   }
 
   /** The proxy listening again; connections held through the partition carry on where they stopped. */

@@ -13,7 +13,6 @@ import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.InputStream;
 import java.net.http.HttpResponse;
@@ -26,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -189,12 +187,9 @@ class RbacTest {
    * through a sandbox's whole life (see the class).
    */
   List<Access> requestsOfALife(String... flags) throws Exception {
-    Vertx vertx = Vertx.vertx();
-    DevCluster cluster = DevCluster.start(vertx, new DevClusterOptions().setAudit(true).setPullDelay(Duration.ofMillis(100)))
-        .await(30, TimeUnit.SECONDS);
-    KubernetesClient admin = cluster.client();
-    Gateway gateway = null;
-    try {
+    try (DevClusterGateways env = DevClusterGateways.start(home, new DevClusterOptions().setAudit(true).setPullDelay(Duration.ofMillis(100)))) {
+      DevCluster cluster = env.cluster;
+      KubernetesClient admin = cluster.client();
       Pools.create(admin, "rbac", 2);
       // The demo's pool names a template, which the gateway copies into it.
       for (String demo : List.of("/dev/demo-template.yaml", "/dev/demo-pool.yaml")) {
@@ -204,8 +199,7 @@ class RbacTest {
       }
       List<String> args = new ArrayList<>(List.of("--lease-namespace", NAMESPACE));
       args.addAll(List.of(flags));
-      gateway = GatewayProcesses.start(home.resolve("g"), cluster.writeKubeconfig(home.resolve("kubeconfig"), USER), args.toArray(String[]::new));
-      Gateway g = gateway;
+      Gateway g = env.gateway("g", cluster.writeKubeconfig(home.resolve("kubeconfig"), USER), args.toArray(String[]::new));
       Await.until("the gateway leads", Duration.ofSeconds(30), () -> GatewayProcesses.metric(g, "agentbox_leader 1.0") ? true : null);
       Await.until("2 idle pods", Duration.ofSeconds(30), () -> idle(admin) == 2 ? true : null);
       Await.until("the demo pool's pods", Duration.ofSeconds(30), () -> !admin.pods().inNamespace("default")
@@ -229,15 +223,8 @@ class RbacTest {
         Await.until(replicas + " pods", Duration.ofSeconds(30), () -> admin.pods().inNamespace("default").withLabel(Labels.SANDBOX_POOL, "rbac")
             .list().getItems().size() == replicas ? true : null);
       }
-      gateway.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS); // hands the Lease back
-      gateway = null;
+      env.stop(g); // hands the Lease back
       return cluster.accesses().stream().filter(x -> x.user().equals(USER)).toList();
-    } finally {
-      if (gateway != null) {
-        gateway.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-      }
-      cluster.stop().await(30, TimeUnit.SECONDS);
-      vertx.close().await(10, TimeUnit.SECONDS);
     }
   }
 

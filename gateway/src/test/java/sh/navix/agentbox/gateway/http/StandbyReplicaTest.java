@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -24,7 +23,6 @@ import sh.navix.agentbox.api.crd.SandboxPhase;
 import sh.navix.agentbox.api.lifecycle.Pods;
 import sh.navix.agentbox.devcluster.Await;
 import sh.navix.agentbox.devcluster.DevCluster;
-import sh.navix.agentbox.devcluster.DevClusterOptions;
 import sh.navix.agentbox.devcluster.Leases;
 import sh.navix.agentbox.gateway.Gateway;
 
@@ -35,17 +33,17 @@ import sh.navix.agentbox.gateway.Gateway;
  */
 class StandbyReplicaTest {
   @TempDir static Path home;
-  static Vertx vertx;
+  static DevClusterGateways env;
   static DevCluster cluster;
   static Gateway gateway;
   static final HttpClient HTTP = GatewayProcesses.HTTP;
 
   @BeforeAll
   static void start() throws Exception {
-    vertx = Vertx.vertx();
-    cluster = DevCluster.start(vertx, new DevClusterOptions().setPullDelay(Duration.ofMillis(100))).await(30, TimeUnit.SECONDS);
+    env = DevClusterGateways.start(home);
+    cluster = env.cluster;
     sh.navix.agentbox.devcluster.Pools.create(cluster.client(), "standby", 2);
-    gateway = GatewayProcesses.start(home.resolve("gw"), cluster.writeKubeconfig(home.resolve("kubeconfig")));
+    gateway = env.gateway("gw");
     // The gateway fills the pool while it leads, then another replica takes the Lease.
     Await.until("2 idle pods", Duration.ofSeconds(30), () -> pods(SandboxPhase.IDLE).stream().filter(Pods::ready).count() == 2 ? true : null);
     Leases.takeOver(cluster.client(), "default", "agentbox-gateway-leader", "another-replica", Duration.ofHours(1));
@@ -54,9 +52,7 @@ class StandbyReplicaTest {
 
   @AfterAll
   static void stop() throws Exception {
-    gateway.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-    cluster.stop().await(30, TimeUnit.SECONDS);
-    vertx.close().await(10, TimeUnit.SECONDS);
+    env.close();
   }
 
   static List<Pod> pods(SandboxPhase phase) {

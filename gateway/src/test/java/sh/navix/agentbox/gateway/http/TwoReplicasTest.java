@@ -2,7 +2,6 @@ package sh.navix.agentbox.gateway.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -20,7 +19,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import sh.navix.agentbox.devcluster.Await;
 import sh.navix.agentbox.devcluster.DevCluster;
-import sh.navix.agentbox.devcluster.DevClusterOptions;
 import sh.navix.agentbox.gateway.Gateway;
 
 /**
@@ -29,7 +27,7 @@ import sh.navix.agentbox.gateway.Gateway;
  */
 class TwoReplicasTest {
   @TempDir static Path home;
-  static Vertx vertx;
+  static DevClusterGateways env;
   static DevCluster cluster;
   static Gateway leader;
   static Gateway standby;
@@ -37,28 +35,18 @@ class TwoReplicasTest {
 
   @BeforeAll
   static void start() throws Exception {
-    vertx = Vertx.vertx();
-    cluster = DevCluster.start(vertx, new DevClusterOptions().setPullDelay(Duration.ofMillis(100))).await(30, TimeUnit.SECONDS);
+    env = DevClusterGateways.start(home);
+    cluster = env.cluster;
     sh.navix.agentbox.devcluster.Pools.create(cluster.client(), "pair", 2);
-    leader = start("a");
+    leader = env.gateway("a");
     Await.until("gateway a leads", Duration.ofSeconds(30), () -> metric(leader, "agentbox_leader 1.0") ? true : null);
-    standby = start("b");
+    standby = env.gateway("b");
     Await.until("gateway b stands by", Duration.ofSeconds(30), () -> metric(standby, "agentbox_leader 0.0") ? true : null);
-  }
-
-  static Gateway start(String name) throws Exception {
-    return GatewayProcesses.start(home.resolve(name), cluster.writeKubeconfig(home.resolve(name + "-kubeconfig")));
   }
 
   @AfterAll
   static void stop() throws Exception {
-    for (Gateway g : new Gateway[] {standby, leader}) {
-      if (g != null) {
-        g.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-      }
-    }
-    cluster.stop().await(30, TimeUnit.SECONDS);
-    vertx.close().await(10, TimeUnit.SECONDS);
+    env.close();
   }
 
   static HttpResponse<String> call(Gateway g, String method, String path, String body, String... headers) {
